@@ -1,0 +1,41 @@
+# sensorgate: `make run` and `make test` set up everything on a fresh Debian 12 / Raspberry Pi OS.
+# System packages are installed non-interactively when missing (root, or through sudo).
+
+SWIFT        ?= swift
+CONFIG       ?= Config/demo.yaml
+BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
+APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat
+
+.PHONY: all deps build release run test check clean
+
+all: build
+
+# Installs only what is missing, so repeated runs cost nothing and need no network.
+deps:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: no Swift toolchain on PATH; install Swift 6 from swift.org (or swiftly) first" >&2; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	$(BIN_DIR)/sensorgate run --config $(CONFIG)
+
+check: build
+	$(BIN_DIR)/sensorgate check --config $(CONFIG)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	$(SWIFT) package clean

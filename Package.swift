@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// sensorgate: an IoT telemetry gateway for Linux boards.
+// A pure core (events, config, profiles, rules), adapters and storage at the edges, one CLI.
+import PackageDescription
+
+let package = Package(
+    name: "sensorgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sensorgate", targets: ["sensorgate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, wrapped once each; only the storage and MQTT targets import them.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+
+        // Linux calls that Glibc's Swift module does not import (adjtimex; later termios2, GPIO ioctls).
+        .target(name: "CLinux"),
+
+        // Pure core: no I/O, no clock, no globals.
+        .target(name: "SensorgateCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+
+        // SQLite-backed state: sequence numbers (and, later, the offline buffer).
+        .target(name: "SensorgateStorage", dependencies: ["SensorgateCore", "CSQLite"]),
+
+        // Device adapters, one folder each.
+        .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore"]),
+
+        // The running gateway: config files, adapters, event output, signals.
+        .target(name: "SensorgateGateway", dependencies: [
+            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "CLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "sensorgate", dependencies: [
+            "SensorgateGateway", "SensorgateCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
+        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore"]),
+        .testTarget(name: "SensorgateGatewayTests", dependencies: ["SensorgateGateway", "SensorgateCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,47 @@
+// The `simulated` adapter: readings from SimulatedSensor on the configured schedule, so the
+// gateway, its rules and its error paths run anywhere without hardware.
+
+import SensorgateCore
+
+public struct SimulatedAdapter: DeviceAdapter {
+    public let deviceID: String
+    private let settings: SimulatedSettings
+    private let fallbackSeed: UInt64
+
+    /// `fallbackSeed` is used when the config sets no `seed` (the gateway passes a random one).
+    public init(deviceID: String, settings: SimulatedSettings, fallbackSeed: UInt64) {
+        self.deviceID = deviceID
+        self.settings = settings
+        self.fallbackSeed = fallbackSeed
+    }
+
+    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
+        var sensor = SimulatedSensor(settings: settings, fallbackSeed: fallbackSeed)
+        let clock = ContinuousClock()
+        var deadline = clock.now
+        while !Task.isCancelled {
+            let sample: SimulatedSensor.Sample
+            switch settings.kind {
+            case .temperature:
+                deadline = deadline.advanced(by: settings.interval)
+                try await Task.sleep(until: deadline, clock: clock)
+                sample = sensor.nextTemperature()
+            case .motion:
+                deadline = deadline.advanced(by: sensor.nextMotionDelay())
+                try await Task.sleep(until: deadline, clock: clock)
+                sample = sensor.nextMotion()
+            }
+            switch sample {
+            case .temperature(let celsius):
+                await emit(.reading(Reading(deviceID: deviceID, value: .temperature(celsius: celsius))))
+            case .motion:
+                await emit(.reading(Reading(deviceID: deviceID, value: .motion)))
+            case .failure:
+                await emit(.failure(deviceID: deviceID, reason: "readError",
+                                    detail: "simulated read failure (fail_rate \(settings.failRate))"))
+            }
+            // A slow consumer must not make us fire a burst to catch up.
+            if clock.now > deadline.advanced(by: settings.interval) { deadline = clock.now }
+        }
+    }
+}

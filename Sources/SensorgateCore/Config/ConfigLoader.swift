@@ -1,0 +1,295 @@
+// Loads a gateway config: YAML in, a validated GatewayConfig and every problem found out.
+// Pure: files are read through the ConfigFileSource it is given and the environment is passed in.
+
+import Yams
+
+/// Where config and profile text comes from (the real file system in the gateway, a dictionary in tests).
+public protocol ConfigFileSource {
+    func readFile(_ path: String) -> String?
+    /// File names in a directory, nil when it cannot be listed.
+    func listDirectory(_ path: String) -> [String]?
+}
+
+public struct ConfigLoadResult: Sendable {
+    /// Present when there are no errors (warnings allowed).
+    public var config: GatewayConfig?
+    public var diagnostics: [Diagnostic]
+}
+
+public struct ConfigLoader {
+    private let files: any ConfigFileSource
+    private let environment: [String: String]
+
+    public init(files: any ConfigFileSource, environment: [String: String]) {
+        self.files = files
+        self.environment = environment
+    }
+
+    public func load(path: String) -> ConfigLoadResult {
+        guard let text = files.readFile(path) else {
+            let d = Diagnostic(.error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read the config file")
+            return ConfigLoadResult(config: nil, diagnostics: [d])
+        }
+        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path)
+        let config = loading.load(text)
+        let diagnostics = loading.reader.diagnostics.sortedForDisplay(mainFile: path)
+        return ConfigLoadResult(config: diagnostics.errorCount == 0 ? config : nil, diagnostics: diagnostics)
+    }
+}
+
+extension Array where Element == Diagnostic {
+    /// The config file's problems first, then each profile's, each in line order.
+    func sortedForDisplay(mainFile: String) -> [Diagnostic] {
+        var seen = Set<Diagnostic>()
+        let unique = filter { seen.insert($0).inserted }
+        return unique.enumerated().sorted { a, b in
+            let la = a.element.location, lb = b.element.location
+            if la.file != lb.file {
+                if la.file == mainFile { return true }
+                if lb.file == mainFile { return false }
+                return la.file < lb.file
+            }
+            if la.line != lb.line { return la.line < lb.line }
+            if la.column != lb.column { return la.column < lb.column }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+}
+
+/// One load: the reader collecting diagnostics, and what has been read so far.
+final class ConfigLoading {
+    let files: any ConfigFileSource
+    let reader: YAMLReader
+    let path: String
+    var profileCache: [String: LoadedProfile?] = [:]
+
+    init(files: any ConfigFileSource, reader: YAMLReader, path: String) {
+        self.files = files
+        self.reader = reader
+        self.path = path
+    }
+
+    static let topLevelKeys = ["gateway", "mqtt", "buffer", "devices", "rules", "thermostats", "http"]
+
+    func load(_ text: String) -> GatewayConfig? {
+        guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "the config file") else { return nil }
+        reader.checkKeys(entries, allowed: Self.topLevelKeys, in: "the config file")
+        let table = EntryTable(entries, owner: root)
+
+        guard let gatewayValue = table["gateway"] else {
+            reader.error("the config needs a 'gateway' section with at least an 'id'", at: root.location)
+            return nil
+        }
+        let gateway = loadGateway(gatewayValue)
+        let mqtt = table["mqtt"].flatMap { loadMQTT($0, gatewayID: gateway?.id) }
+        let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
+        let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? defaultProfilesDirs()) } ?? []
+        let thermostatNames = collectNames(table["thermostats"])
+        let thermostats = table["thermostats"].map { loadThermostats($0, devices: devices, hasMQTT: mqtt != nil) } ?? []
+        let rules = table["rules"].map { loadRules($0, devices: devices, thermostats: thermostatNames, hasMQTT: mqtt != nil) } ?? []
+        let http = table["http"].flatMap(loadHTTP)
+
+        guard let gateway, reader.diagnostics.errorCount == 0 else { return nil }
+        return GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
+                             thermostats: thermostats, http: http)
+    }
+
+    // MARK: Paths
+
+    var configDirectory: String { Paths.directory(of: path) }
+
+    func defaultProfilesDirs() -> [String] {
+        [Paths.join(configDirectory, "Devices"), Paths.join(Paths.directory(of: configDirectory), "Devices")]
+    }
+
+    // MARK: gateway
+
+    static let gatewayKeys = ["id", "state_dir", "profiles_dir"]
+
+    func loadGateway(_ v: YAMLValue) -> GatewaySettings? {
+        guard let entries = reader.mapping(v, "'gateway'") else { return nil }
+        reader.checkKeys(entries, allowed: Self.gatewayKeys, in: "'gateway'")
+        let t = EntryTable(entries, owner: v)
+        guard let idValue = t["id"] else {
+            reader.error("'gateway' needs an 'id' (letters, digits, '_' and '-'; it names the gateway in topics)", at: v.location)
+            return nil
+        }
+        guard let id = reader.identifier(idValue, "id") else { return nil }
+        let stateDir = t["state_dir"].flatMap { reader.string($0, "state_dir") } ?? "./var"
+        let profilesDirs = t["profiles_dir"].flatMap { reader.string($0, "profiles_dir") }.map { [Paths.join(configDirectory, $0)] }
+        return GatewaySettings(id: id, stateDir: Paths.join(configDirectory, stateDir),
+                               profilesDirs: profilesDirs ?? defaultProfilesDirs())
+    }
+
+    // MARK: mqtt
+
+    static let mqttKeys = ["url", "client_id", "protocol", "username", "password", "password_file", "tls", "qos",
+                           "topic_prefix", "keepalive", "max_inflight"]
+    static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure"]
+
+    func loadMQTT(_ v: YAMLValue, gatewayID: String?) -> MQTTSettings? {
+        guard let entries = reader.mapping(v, "'mqtt'") else { return nil }
+        reader.checkKeys(entries, allowed: Self.mqttKeys, in: "'mqtt'")
+        let t = EntryTable(entries, owner: v)
+        var ok = true
+
+        var host = "127.0.0.1", port = 1883, useTLS = false
+        if let urlValue = t["url"], let url = reader.string(urlValue, "url") {
+            if let parsed = BrokerURL(url) {
+                (host, port, useTLS) = (parsed.host, parsed.port, parsed.tls)
+            } else {
+                reader.error("'url' must look like mqtt://host:1883 or mqtts://host:8883, got \(urlValue.shown)", at: urlValue.location)
+                ok = false
+            }
+        }
+        var protocolVersion = MQTTSettings.ProtocolVersion.v5
+        if let pv = t["protocol"], let text = reader.string(pv, "protocol") {
+            switch text {
+            case "5", "5.0": protocolVersion = .v5
+            case "3.1.1", "311", "4": protocolVersion = .v311
+            default:
+                reader.error("'protocol' must be 5 or 3.1.1, got \(pv.shown)", at: pv.location)
+                ok = false
+            }
+        }
+        let password = t["password"].flatMap { reader.string($0, "password") }
+        var passwordFile: Located<String>? = nil
+        if let pf = t["password_file"], let file = reader.string(pf, "password_file") {
+            passwordFile = Located(value: Paths.join(configDirectory, file), location: pf.location)
+            if t["password"] != nil {
+                reader.error("give either 'password' or 'password_file', not both", at: pf.location)
+                ok = false
+            }
+        }
+        var tls: TLSSettings? = nil
+        if let tv = t["tls"], let tlsEntries = reader.mapping(tv, "'tls'") {
+            reader.checkKeys(tlsEntries, allowed: Self.tlsKeys, in: "'tls'")
+            let tt = EntryTable(tlsEntries, owner: tv)
+            func file(_ key: String) -> Located<String>? {
+                guard let fv = tt[key], let f = reader.string(fv, key) else { return nil }
+                return Located(value: Paths.join(configDirectory, f), location: fv.location)
+            }
+            let insecure = tt["insecure"].flatMap { reader.bool($0, "insecure") } ?? false
+            if insecure, let iv = tt["insecure"] {
+                reader.warning("'insecure: true' skips the broker's certificate check: anyone on the path can read and alter the traffic", at: iv.location)
+            }
+            let cert = file("cert_file"), key = file("key_file")
+            if (cert == nil) != (key == nil) {
+                reader.error("a client certificate needs both 'cert_file' and 'key_file'", at: tv.location)
+                ok = false
+            }
+            tls = TLSSettings(caFile: file("ca_file"), certFile: cert, keyFile: key, insecure: insecure)
+            useTLS = true
+        }
+        let qos = t["qos"].flatMap { reader.int($0, "qos", in: 0...1) } ?? 1
+        let topicPrefix = t["topic_prefix"].flatMap { reader.string($0, "topic_prefix") } ?? "sensorgate"
+        if let tp = t["topic_prefix"], topicPrefix.contains(where: { $0 == "+" || $0 == "#" }) {
+            reader.error("'topic_prefix' may not contain the wildcards + or #", at: tp.location)
+            ok = false
+        }
+        let keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5)) } ?? .seconds(30)
+        let maxInflight = t["max_inflight"].flatMap { reader.int($0, "max_inflight", in: 1...1000) } ?? 100
+        let clientID = t["client_id"].flatMap { reader.string($0, "client_id") } ?? "sensorgate-\(gatewayID ?? "gateway")"
+        guard ok else { return nil }
+        return MQTTSettings(host: host, port: port, useTLS: useTLS, clientID: clientID, protocolVersion: protocolVersion,
+                            username: t["username"].flatMap { reader.string($0, "username") }, password: password,
+                            passwordFile: passwordFile, tls: tls, qos: qos, topicPrefix: topicPrefix,
+                            keepalive: keepalive, maxInflight: maxInflight)
+    }
+
+    // MARK: buffer
+
+    static let bufferKeys = ["mode", "max_events", "max_bytes", "on_full", "sync"]
+
+    func loadBuffer(_ v: YAMLValue) -> BufferSettings {
+        var b = BufferSettings()
+        guard let entries = reader.mapping(v, "'buffer'") else { return b }
+        reader.checkKeys(entries, allowed: Self.bufferKeys, in: "'buffer'")
+        let t = EntryTable(entries, owner: v)
+        if let x = t["mode"].flatMap({ reader.choice($0, "mode", BufferSettings.Mode.self) }) { b.mode = x }
+        if let x = t["max_events"].flatMap({ reader.int($0, "max_events", in: 1...1_000_000_000) }) { b.maxEvents = x }
+        if let x = t["max_bytes"].flatMap({ reader.size($0, "max_bytes") }) { b.maxBytes = x }
+        if let x = t["on_full"].flatMap({ reader.choice($0, "on_full", BufferSettings.OnFull.self) }) { b.onFull = x }
+        if let x = t["sync"].flatMap({ reader.choice($0, "sync", BufferSettings.Sync.self) }) { b.sync = x }
+        return b
+    }
+
+    // MARK: http
+
+    func loadHTTP(_ v: YAMLValue) -> HTTPSettings? {
+        guard let entries = reader.mapping(v, "'http'") else { return nil }
+        reader.checkKeys(entries, allowed: ["listen"], in: "'http'")
+        let t = EntryTable(entries, owner: v)
+        guard let lv = t["listen"] else {
+            reader.error("'http' needs 'listen', such as 127.0.0.1:9180", at: v.location)
+            return nil
+        }
+        guard let text = reader.string(lv, "listen") else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            reader.error("'listen' must be HOST:PORT such as 127.0.0.1:9180, got \(lv.shown)", at: lv.location)
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return HTTPSettings(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+    }
+
+    /// Thermostat names, read ahead so rules can refer to thermostats declared after them.
+    func collectNames(_ v: YAMLValue?) -> [String] {
+        guard let v, case .sequence(let items) = v.node else { return [] }
+        return items.compactMap { item in
+            guard case .mapping(let m) = item, case .scalar(let s)? = m["name"] else { return nil }
+            return s.string
+        }
+    }
+}
+
+/// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).
+public struct BrokerURL: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var tls: Bool
+
+    public init?(_ text: String) {
+        let schemes: [(String, Bool)] = [("mqtt://", false), ("tcp://", false), ("mqtts://", true), ("ssl://", true)]
+        guard let (scheme, tls) = schemes.first(where: { text.hasPrefix($0.0) }) else { return nil }
+        var rest = String(text.dropFirst(scheme.count))
+        if rest.hasSuffix("/") { rest.removeLast() }
+        var host = rest, port = tls ? 8883 : 1883
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            let after = rest[rest.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else { return nil }
+                port = p
+            }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = String(rest[..<colon])
+            guard let p = Int(rest[rest.index(after: colon)...]) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty, !host.contains("/"), !host.contains("@"), (1...65535).contains(port) else { return nil }
+        self.host = host
+        self.port = port
+        self.tls = tls
+    }
+}
+
+/// Path arithmetic on strings (the core does no I/O and needs no Foundation).
+public enum Paths {
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func join(_ base: String, _ relative: String) -> String {
+        if relative.hasPrefix("/") { return relative }
+        var rel = Substring(relative)
+        while rel.hasPrefix("./") { rel = rel.dropFirst(2) }
+        if rel == "." || rel.isEmpty { return base }
+        if base == "." { return String(rel) }
+        return base.hasSuffix("/") ? base + rel : base + "/" + rel
+    }
+}

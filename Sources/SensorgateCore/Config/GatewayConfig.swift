@@ -1,0 +1,208 @@
+// The config model: what a validated config file says, with defaults applied and every
+// reference checked. Built by ConfigLoader; consumed by the gateway, the rules and the CLI.
+
+public struct GatewayConfig: Sendable {
+    public var gateway: GatewaySettings
+    public var mqtt: MQTTSettings?
+    public var buffer: BufferSettings
+    public var devices: [DeviceConfig]
+    public var rules: [RuleConfig]
+    public var thermostats: [ThermostatConfig]
+    public var http: HTTPSettings?
+
+    public func device(_ id: String) -> DeviceConfig? { devices.first { $0.id == id } }
+}
+
+public struct GatewaySettings: Sendable {
+    public var id: String
+    /// Absolute, or relative to the working directory when the config path was.
+    public var stateDir: String
+    public var profilesDirs: [String]
+
+    /// `sensorgate/<id>`, the CloudEvents `source`.
+    public var eventSource: String { "sensorgate/\(id)" }
+}
+
+public struct MQTTSettings: Sendable {
+    public enum ProtocolVersion: String, Sendable { case v311 = "3.1.1", v5 = "5" }
+
+    public var host: String
+    public var port: Int
+    public var useTLS: Bool
+    public var clientID: String
+    public var protocolVersion: ProtocolVersion
+    public var username: String?
+    public var password: String?
+    public var passwordFile: Located<String>?
+    public var tls: TLSSettings?
+    public var qos: Int
+    public var topicPrefix: String
+    public var keepalive: Duration
+    public var maxInflight: Int
+}
+
+public struct TLSSettings: Sendable {
+    public var caFile: Located<String>?
+    public var certFile: Located<String>?
+    public var keyFile: Located<String>?
+    public var insecure: Bool
+}
+
+/// A value with the place in a file it came from, for checks made after loading
+/// (file permissions, files that must exist).
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var location: SourceLocation
+}
+
+public struct BufferSettings: Sendable {
+    public enum Mode: String, Sendable, CaseIterable { case offline, always }
+    public enum OnFull: String, Sendable, CaseIterable { case dropOldest = "drop_oldest", dropNewest = "drop_newest" }
+    public enum Sync: String, Sendable, CaseIterable { case normal, full }
+
+    public var mode: Mode = .offline
+    public var maxEvents: Int = 1_000_000
+    public var maxBytes: Int64 = 256 * 1024 * 1024
+    public var onFull: OnFull = .dropOldest
+    public var sync: Sync = .normal
+}
+
+public enum AdapterKind: String, Sendable, CaseIterable {
+    case sysfs, serial, gpio, mqtt, simulated
+}
+
+public struct DeviceConfig: Sendable {
+    public var id: String
+    public var adapter: AdapterKind
+    public var profileName: String?
+    public var location: String?
+    /// How raw input becomes a reading; nil for simulated devices, which make readings directly.
+    public var reading: ReadingSpec?
+    public var settings: AdapterSettings
+    public var declaredAt: SourceLocation
+
+    /// Temperature or motion: what this device's events are.
+    public var eventKind: EventKind {
+        if case .simulated(let sim) = settings { return sim.kind }
+        return reading?.event ?? .temperature
+    }
+}
+
+public enum AdapterSettings: Sendable {
+    case sysfs(SysfsSettings)
+    case serial(SerialSettings)
+    case gpio(GPIOSettings)
+    case mqtt(MQTTInputSettings)
+    case simulated(SimulatedSettings)
+}
+
+public struct SysfsSettings: Sendable {
+    public var path: String
+    public var interval: Duration
+}
+
+public struct SerialSettings: Sendable {
+    public enum Parity: String, Sendable, CaseIterable { case none, even, odd }
+    public var port: String
+    public var baud: Int
+    public var dataBits: Int
+    public var parity: Parity
+    public var stopBits: Int
+    public var maxLineLength: Int
+}
+
+public struct GPIOSettings: Sendable {
+    public enum Bias: String, Sendable, CaseIterable { case none = "as-is", pullUp = "pull-up", pullDown = "pull-down", disabled }
+    public var chip: String
+    public var line: Int
+    public var debounce: Duration
+    public var bias: Bias
+}
+
+public struct MQTTInputSettings: Sendable {
+    public var topic: String
+    public var maxPayload: Int64
+}
+
+public struct SimulatedSettings: Sendable {
+    public var kind: EventKind
+    public var interval: Duration
+    public var start: Double
+    public var step: Double
+    public var minimum: Double
+    public var maximum: Double
+    /// Motion: mean MotionDetected events per second.
+    public var rate: Double
+    public var seed: UInt64?
+    public var failRate: Double
+}
+
+public struct RuleConfig: Sendable {
+    public var name: String
+    public var condition: Condition
+    public var actions: [RuleAction]
+    public var cooldown: Duration?
+}
+
+/// A device id or a glob over device ids (`room-*`).
+public struct DeviceSelector: Sendable, Hashable, CustomStringConvertible {
+    public var pattern: String
+    public var isGlob: Bool { pattern.contains(where: { "*?[".contains($0) }) }
+    public func matches(_ id: String) -> Bool { Glob.matches(pattern: pattern, id) }
+    public var description: String { pattern }
+}
+
+public struct TimeOfDay: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var minutes: Int  // since midnight
+    public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool { a.minutes < b.minutes }
+    public var description: String {
+        let h = minutes / 60, m = minutes % 60
+        return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
+    }
+}
+
+public enum Weekday: Int, Sendable, CaseIterable {
+    case sunday = 0, monday, tuesday, wednesday, thursday, friday, saturday
+    public static let names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+}
+
+public indirect enum Condition: Sendable {
+    case temperature(DeviceSelector, above: Double?, below: Double?, for: Duration?)
+    case motion(DeviceSelector)
+    case noMotion(DeviceSelector, for: Duration)
+    case stale(DeviceSelector, for: Duration)
+    case rate(DeviceSelector, risesBy: Double?, fallsBy: Double?, within: Duration)
+    case time(after: TimeOfDay, before: TimeOfDay, weekdays: Set<Weekday>?)
+    case all([Condition])
+    case any([Condition])
+    case not(Condition)
+}
+
+public enum RuleAction: Sendable {
+    case alert(severity: AlertSeverity, message: String)
+    case publish(topic: String, payload: String, retain: Bool, qos: Int)
+    case thermostat(name: String, target: Double?, mode: ThermostatMode?)
+}
+
+public struct ThermostatConfig: Sendable {
+    public var name: String
+    public var device: String
+    public var mode: ThermostatMode
+    public var target: Double
+    public var hysteresis: Double
+    public var minOn: Duration
+    public var minOff: Duration
+    public var staleAfter: Duration
+    public var maxRun: Duration?
+    public var actuator: ActuatorConfig
+}
+
+public enum ActuatorConfig: Sendable {
+    case mqtt(topic: String, payloadOn: String, payloadOff: String)
+    case gpio(chip: String, line: Int, activeLow: Bool)
+}
+
+public struct HTTPSettings: Sendable {
+    public var host: String
+    public var port: Int
+}

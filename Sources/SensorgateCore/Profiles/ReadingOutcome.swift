@@ -1,0 +1,49 @@
+// What one raw input became. Failures are named so the gateway counts them by reason
+// (the rtl_433 way: a CRC failure is not the same problem as a loose wire).
+
+public enum ReadingOutcome: Sendable, Equatable {
+    /// A temperature in °C, inside the valid range.
+    case reading(celsius: Double)
+    /// Motion was detected.
+    case motion
+    /// Valid input that is not an event (occupancy false, the other edge).
+    case idle
+    /// The sensor's own integrity check failed (w1_slave `crc=.. NO`).
+    case crcFailed(String)
+    /// Parsed, but outside the profile's `valid_range` (°C).
+    case outOfRange(celsius: Double)
+    /// The input does not have the expected shape.
+    case malformed(String)
+    /// JSON without the configured field, or a regex without a match.
+    case missingField(String)
+
+    /// The counter name of a failure, nil for a success.
+    public var failureReason: String? {
+        switch self {
+        case .reading, .motion, .idle: return nil
+        case .crcFailed: return "crcFailed"
+        case .outOfRange: return "outOfRange"
+        case .malformed: return "malformed"
+        case .missingField: return "missingField"
+        }
+    }
+
+    /// A sentence for the log.
+    public var detail: String {
+        switch self {
+        case .reading(let c): return "\(roundedCelsius(c)) °C"
+        case .motion: return "motion"
+        case .idle: return "no event"
+        case .crcFailed(let d), .malformed(let d), .missingField(let d): return d
+        case .outOfRange(let c): return "\(roundedCelsius(c)) °C is outside the valid range"
+        }
+    }
+}
+
+/// A parser's result in the sensor's own units, before conversion and range checks.
+enum RawReading: Equatable {
+    case value(Double)
+    case motion
+    case idle
+    case failed(ReadingOutcome)
+}

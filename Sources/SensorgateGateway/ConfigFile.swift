@@ -1,0 +1,52 @@
+// Loading a config from disk: the core's validation plus the checks only the host can make
+// (credential file permissions, TLS files present). `check` and `run` both go through here.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SensorgateCore
+
+public enum ConfigFile {
+    public static func load(path: String, environment: [String: String] = FileSystem.environment()) -> ConfigLoadResult {
+        var result = ConfigLoader(files: FileConfigSource(), environment: environment).load(path: path)
+        guard let config = result.config, let mqtt = config.mqtt else { return result }
+        var problems: [Diagnostic] = []
+        if let file = mqtt.passwordFile {
+            if let mode = FileSystem.mode(file.value) {
+                if mode & 0o077 != 0 {
+                    problems.append(Diagnostic(.error, at: file.location,
+                        "'\(file.value)' is readable by group or others (mode \(String(mode & 0o777, radix: 8))); run chmod 600 on it"))
+                } else if FileSystem.read(file.value) == nil {
+                    problems.append(Diagnostic(.error, at: file.location, "cannot read '\(file.value)': \(String(cString: strerror(errno)))"))
+                }
+            } else {
+                problems.append(Diagnostic(.error, at: file.location, "password file '\(file.value)' does not exist"))
+            }
+        }
+        for file in [mqtt.tls?.caFile, mqtt.tls?.certFile, mqtt.tls?.keyFile].compactMap({ $0 }) where FileSystem.read(file.value) == nil {
+            problems.append(Diagnostic(.error, at: file.location, "cannot read '\(file.value)': \(String(cString: strerror(errno)))"))
+        }
+        if !problems.isEmpty {
+            result.diagnostics = (result.diagnostics + problems).sortedByLocation()
+            result.config = nil
+        }
+        return result
+    }
+
+    /// The password from `password` or `password_file` (trailing newline removed).
+    public static func password(for mqtt: MQTTSettings) -> String? {
+        if let password = mqtt.password { return password }
+        guard let file = mqtt.passwordFile, let text = FileSystem.readText(file.value) else { return nil }
+        var password = text
+        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        return password
+    }
+}
+
+extension Array where Element == Diagnostic {
+    func sortedByLocation() -> [Diagnostic] {
+        sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
+    }
+}

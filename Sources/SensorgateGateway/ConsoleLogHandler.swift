@@ -1,0 +1,44 @@
+// A swift-log handler that writes one short line per message to stderr:
+// `21:06:22.123 warning sim-living: readError: simulated read failure`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+
+public struct ConsoleLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+
+    public init(label: String, level: Logger.Level) { logLevel = level }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "\(WallClock.localTimeOfDay(WallClock.now())) \(event.level) \(event.message)"
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        for key in all.keys.sorted() { line += " \(key)=\(all[key]!)" }
+        Console.writeError(line + "\n")
+    }
+}
+
+/// Unbuffered writes to stdout and stderr (the C `stdout`/`stderr` globals are not concurrency-safe).
+public enum Console {
+    public static func writeError(_ text: String) { write(fd: 2, text) }
+    public static func writeOutput(_ text: String) { write(fd: 1, text) }
+
+    private static func write(fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            offset += n
+        }
+    }
+}

@@ -1,0 +1,100 @@
+// The running gateway: loads the config, starts one task per device, feeds their output through
+// the EventPipeline, reloads on SIGHUP and stops cleanly on SIGINT/SIGTERM.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import SensorgateAdapters
+import SensorgateCore
+
+public struct Gateway {
+    private let configPath: String
+    private let logger: Logger
+
+    public init(configPath: String, logger: Logger) {
+        self.configPath = configPath
+        self.logger = logger
+    }
+
+    /// Runs until SIGINT or SIGTERM; returns the process exit status.
+    public func run() async -> Int32 {
+        let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+        guard var config = loadConfig() else { return 1 }
+        let pipeline: EventPipeline
+        do {
+            pipeline = try EventPipeline(config: config, sinks: [ConsoleEventSink()], logger: logger)
+        } catch {
+            logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
+            return 1
+        }
+        let firstSeq = await pipeline.nextSeq
+        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s) from \(configPath); next seq \(firstSeq)")
+
+        var devices = startDevices(config, pipeline: pipeline)
+        for await number in signals.signals {
+            if number == SIGHUP {
+                logger.notice("SIGHUP: reloading \(configPath)")
+                guard let next = loadConfig() else {
+                    logger.error("the new config has errors (above); the running config stays")
+                    continue
+                }
+                devices.cancel()
+                await devices.value
+                config = next
+                await pipeline.reconfigure(config)
+                devices = startDevices(config, pipeline: pipeline)
+                logger.notice("reloaded: \(config.devices.count) device(s)")
+                continue
+            }
+            logger.notice("\(SignalWatcher.name(number)): stopping")
+            break
+        }
+        devices.cancel()
+        await devices.value
+        await pipeline.close()
+        let (failed, emitted, nextSeq) = (await pipeline.failures.total, await pipeline.emitted, await pipeline.nextSeq)
+        logger.notice("stopped after \(emitted) event(s); next seq \(nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
+        return 0
+    }
+
+    private func loadConfig() -> GatewayConfig? {
+        let result = ConfigFile.load(path: configPath)
+        for diagnostic in result.diagnostics {
+            Console.writeError(diagnostic.description + "\n")
+        }
+        return result.config
+    }
+
+    /// One task per device, all children of the returned task.
+    private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline) -> Task<Void, Never> {
+        let adapters = config.devices.compactMap { makeAdapter(for: $0) }
+        let logger = self.logger
+        return Task {
+            await withTaskGroup(of: Void.self) { group in
+                for adapter in adapters {
+                    group.addTask {
+                        do {
+                            try await adapter.run { output in await pipeline.accept(output) }
+                        } catch is CancellationError {
+                        } catch {
+                            logger.error("device '\(adapter.deviceID)' stopped: \(error)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func makeAdapter(for device: DeviceConfig) -> (any DeviceAdapter)? {
+        switch device.settings {
+        case .simulated(let settings):
+            return SimulatedAdapter(deviceID: device.id, settings: settings, fallbackSeed: UInt64.random(in: .min ... .max))
+        case .sysfs, .serial, .gpio, .mqtt:
+            logger.error("device '\(device.id)': the '\(device.adapter.rawValue)' adapter is not part of this build yet; the device is skipped")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,63 @@
+// The `sensorgate` command line: run, check (and, as they land, rules test, buffer stats, discover).
+
+import ArgumentParser
+import Logging
+import SensorgateCore
+import SensorgateGateway
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "trace, debug, info, notice, warning or error")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+@main
+struct Sensorgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sensorgate",
+        abstract: "An IoT telemetry gateway: sensors in, CloudEvents out, over MQTT, with rules and thermostats.",
+        subcommands: [Run.self, Check.self])
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway in the foreground until SIGINT or SIGTERM.")
+
+    @Option(name: .long, help: "The gateway config file (YAML).")
+    var config: String
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        global.bootstrap()
+        let status = await Gateway(configPath: config, logger: Logger(label: "sensorgate")).run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a config and every profile it names; print every problem as FILE:LINE:COLUMN.")
+
+    @Option(name: .long, help: "The gateway config file (YAML).")
+    var config: String
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.bootstrap()
+        let result = ConfigFile.load(path: config)
+        for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
+        guard let loaded = result.config else {
+            let n = result.diagnostics.errorCount
+            Console.writeError("\(config): \(n) error\(n == 1 ? "" : "s")\n")
+            throw ExitCode(1)
+        }
+        Console.writeOutput(ConfigSummary.line(path: config, config: loaded) + "\n")
+    }
+}
