@@ -43,11 +43,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
         .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore"]),
-        .testTarget(name: "SensorgateGatewayTests", dependencies: ["SensorgateGateway", "SensorgateCore"]),
+        .testTarget(name: "SensorgateGatewayTests", dependencies: ["SensorgateGateway", "SensorgateCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

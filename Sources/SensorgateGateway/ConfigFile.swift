@@ -40,7 +40,7 @@ public enum ConfigFile {
         if let password = mqtt.password { return password }
         guard let file = mqtt.passwordFile, let text = FileSystem.readText(file.value) else { return nil }
         var password = text
-        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        while let last = password.last, last.isNewline { password.removeLast() }
         return password
     }
 }

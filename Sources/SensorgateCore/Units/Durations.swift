@@ -77,10 +77,9 @@ public enum ByteSizeText {
 }
 
 extension StringProtocol {
-    /// Without leading and trailing spaces, tabs, CR and LF.
+    /// Without leading and trailing white space (CR LF is one Character in Swift, and counts).
     public var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
         return String(self[first...last])
     }
 }
