@@ -6,9 +6,11 @@ import SensorgateAdapters
 import SensorgateCore
 import SensorgateStorage
 
-/// Receives every event the gateway emits, in seq order.
+/// Receives every event the gateway emits, in seq order. Synchronous on purpose: the pipeline
+/// hands each event over before it can assign the next seq, so no await (and no actor
+/// reentrancy) can ever let a later seq overtake an earlier one. A sink that does I/O queues.
 public protocol EventSink: Sendable {
-    func deliver(_ event: Event) async
+    func deliver(_ event: Event)
 }
 
 /// Failures by device and reason, for logs and, later, /metrics.
@@ -64,7 +66,7 @@ public actor EventPipeline {
 
     public var nextSeq: UInt64 { sequence.peek }
 
-    public func accept(_ output: AdapterOutput) async {
+    public func accept(_ output: AdapterOutput) {
         switch output {
         case .reading(let reading):
             let data: EventData
@@ -72,7 +74,7 @@ public actor EventPipeline {
             case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
             case .motion: data = .motion(location: locations[reading.deviceID])
             }
-            await emit(subject: reading.deviceID, data: data, time: reading.time)
+            emit(subject: reading.deviceID, data: data, time: reading.time)
         case .failure(let device, let reason, let detail):
             let count = failures.add(device: device, reason: reason)
             // First failure, then every power of ten, so a dead sensor does not flood the log.
@@ -84,7 +86,7 @@ public actor EventPipeline {
 
     /// Gives the event its identity and hands it to the sinks.
     @discardableResult
-    public func emit(subject: String, data: EventData, time: Timestamp? = nil) async -> Event? {
+    public func emit(subject: String, data: EventData, time: Timestamp? = nil) -> Event? {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -109,7 +111,7 @@ public actor EventPipeline {
         let event = Event(id: EventID(milliseconds: now.millisecondsSinceEpoch, using: &random), source: source,
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         emitted += 1
-        for sink in sinks { await sink.deliver(event) }
+        for sink in sinks { sink.deliver(event) }
         return event
     }
 
@@ -129,7 +131,7 @@ public actor EventPipeline {
 public struct ConsoleEventSink: EventSink {
     public init() {}
 
-    public func deliver(_ event: Event) async {
+    public func deliver(_ event: Event) {
         Console.writeError(ConsoleEventSink.line(for: event) + "\n")
     }
 

@@ -239,7 +239,7 @@ extension ConfigLoading {
                 let bounds = seq.map { reader.double(YAMLValue(node: $0, file: rv.file), "valid_range") }
                 if let lo = bounds[0], let hi = bounds[1] {
                     if lo < hi { range = lo...hi } else {
-                        reader.error("'valid_range' must be [low, high] with low < high, got [\(lo), \(hi)]", at: rv.location)
+                        reader.error("'valid_range' must be [low, high] with low < high, got [\(shown(lo)), \(shown(hi))]", at: rv.location)
                     }
                 }
             } else {
@@ -307,12 +307,12 @@ extension ConfigLoading {
         let minimum = s["min"].flatMap { reader.double($0, "min") } ?? start - 10
         let maximum = s["max"].flatMap { reader.double($0, "max") } ?? start + 10
         if minimum > start || start > maximum, let at = s["min"] ?? s["max"] ?? s["start"] {
-            reader.error("simulated temperature needs min <= start <= max, got \(minimum) <= \(start) <= \(maximum)", at: at.location)
+            reader.error("simulated temperature needs min <= start <= max, got \(shown(minimum)) <= \(shown(start)) <= \(shown(maximum))", at: at.location)
         }
         if step < 0, let sv = s["step"] { reader.error("'step' must not be negative", at: sv.location) }
         let rate = s["rate"].flatMap { reader.double($0, "rate") } ?? 0.05
         if rate <= 0 || rate > 10_000, let rv = s["rate"] {
-            reader.error("'rate' must be between 0 and 10000 events per second, got \(rate)", at: rv.location)
+            reader.error("'rate' must be between 0 and 10000 events per second, got \(shown(rate))", at: rv.location)
         }
         var seed: UInt64? = nil
         if let sv = s["seed"], let text = reader.string(sv, "seed") {
@@ -322,7 +322,7 @@ extension ConfigLoading {
         }
         let failRate = s["fail_rate"].flatMap { reader.double($0, "fail_rate") } ?? 0
         if !(0...1).contains(failRate), let fv = s["fail_rate"] {
-            reader.error("'fail_rate' must be between 0 and 1, got \(failRate)", at: fv.location)
+            reader.error("'fail_rate' must be between 0 and 1, got \(shown(failRate))", at: fv.location)
         }
         let interval = s["interval"].flatMap { reader.duration($0, "interval", minimum: .milliseconds(1)) } ?? .seconds(1)
         return .simulated(SimulatedSettings(kind: kind, interval: interval, start: start, step: step, minimum: minimum,

@@ -8,7 +8,7 @@ extension ConfigLoading {
                                  "max_run", "actuator"]
     static let alertPlaceholders = ["device", "celsius", "location", "rule"]
 
-    func loadRules(_ v: YAMLValue, devices: [DeviceConfig], thermostats: [String], hasMQTT: Bool) -> [RuleConfig] {
+    func loadRules(_ v: YAMLValue, devices: [DeviceRef], thermostats: [String], hasMQTT: Bool) -> [RuleConfig] {
         guard let items = reader.sequence(v, "'rules'") else { return [] }
         var rules: [RuleConfig] = []
         var seen: [String: SourceLocation] = [:]
@@ -49,7 +49,7 @@ extension ConfigLoading {
 
     // MARK: Conditions
 
-    func loadCondition(_ v: YAMLValue, rule: String, devices: [DeviceConfig]) -> Condition? {
+    func loadCondition(_ v: YAMLValue, rule: String, devices: [DeviceRef]) -> Condition? {
         guard let entries = reader.mapping(v, "a condition") else { return nil }
         guard entries.count == 1, let entry = entries.first else {
             reader.error("a condition has exactly one key (\(Self.conditionKeys.joined(separator: ", "))); use 'all' or 'any' to combine several",
@@ -81,7 +81,7 @@ extension ConfigLoading {
         }
     }
 
-    private func loadDeviceCondition(_ kind: String, _ body: YAMLValue, rule: String, devices: [DeviceConfig]) -> Condition? {
+    private func loadDeviceCondition(_ kind: String, _ body: YAMLValue, rule: String, devices: [DeviceRef]) -> Condition? {
         let keys: [String]
         switch kind {
         case "temperature": keys = ["device", "above", "below", "for"]
@@ -114,7 +114,7 @@ extension ConfigLoading {
                 reader.error("'temperature' needs 'above' or 'below' (or both, for a band)", at: body.location)
             }
             if let above, let below, above >= below {
-                reader.error("'above: \(above)' and 'below: \(below)' can never both hold; 'above' must be lower than 'below'", at: body.location)
+                reader.error("'above: \(shown(above))' and 'below: \(shown(below))' can never both hold; 'above' must be lower than 'below'", at: body.location)
             }
             let duration = t["for"].flatMap { reader.duration($0, "for") }
             guard reader.diagnostics.errorCount == errorsBefore else { return nil }
@@ -141,7 +141,7 @@ extension ConfigLoading {
     }
 
     /// A device id or glob that must name at least one device of the right kind.
-    func resolveDevice(_ v: YAMLValue, needs: EventKind?, condition: String, rule: String, devices: [DeviceConfig]) -> DeviceSelector? {
+    func resolveDevice(_ v: YAMLValue, needs: EventKind?, condition: String, rule: String, devices: [DeviceRef]) -> DeviceSelector? {
         guard let pattern = reader.string(v, "device") else { return nil }
         let selector = DeviceSelector(pattern: pattern)
         let matching = devices.filter { selector.matches($0.id) }
@@ -152,9 +152,9 @@ extension ConfigLoading {
                          at: v.location)
             return nil
         }
-        if let needs, !matching.contains(where: { $0.eventKind == needs }) {
+        if let needs, !matching.contains(where: { $0.kind == needs || $0.kind == nil }) {
             let what = selector.isGlob ? "device glob '\(pattern)' matches only \(kindName(needs == .temperature ? .motion : .temperature)) sensors"
-                : "device '\(pattern)' is a \(kindName(matching[0].eventKind)) sensor"
+                : "device '\(pattern)' is a \(kindName(matching[0].kind!)) sensor"
             reader.error("rule '\(rule)': \(what); '\(condition)' needs a \(kindName(needs)) device", at: v.location)
             return nil
         }
@@ -281,7 +281,7 @@ extension ConfigLoading {
 
     // MARK: Thermostats
 
-    func loadThermostats(_ v: YAMLValue, devices: [DeviceConfig], hasMQTT: Bool) -> [ThermostatConfig] {
+    func loadThermostats(_ v: YAMLValue, devices: [DeviceRef], hasMQTT: Bool) -> [ThermostatConfig] {
         guard let items = reader.sequence(v, "'thermostats'") else { return [] }
         var result: [ThermostatConfig] = []
         var seen: [String: SourceLocation] = [:]
@@ -303,7 +303,7 @@ extension ConfigLoading {
             var deviceID: String? = nil
             if let dv = t["device"], let id = reader.string(dv, "device") {
                 if let device = devices.first(where: { $0.id == id }) {
-                    if device.eventKind == .motion {
+                    if device.kind == .motion {
                         reader.error("thermostat '\(name)': device '\(id)' is a motion sensor; a thermostat needs a temperature device", at: dv.location)
                     }
                     deviceID = id

@@ -84,9 +84,10 @@ final class ConfigLoading {
         let mqtt = table["mqtt"].flatMap { loadMQTT($0, gatewayID: gateway?.id) }
         let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
         let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? defaultProfilesDirs()) } ?? []
+        let deviceRefs = collectDeviceRefs(table["devices"], loaded: devices)
         let thermostatNames = collectNames(table["thermostats"])
-        let thermostats = table["thermostats"].map { loadThermostats($0, devices: devices, hasMQTT: mqtt != nil) } ?? []
-        let rules = table["rules"].map { loadRules($0, devices: devices, thermostats: thermostatNames, hasMQTT: mqtt != nil) } ?? []
+        let thermostats = table["thermostats"].map { loadThermostats($0, devices: deviceRefs, hasMQTT: mqtt != nil) } ?? []
+        let rules = table["rules"].map { loadRules($0, devices: deviceRefs, thermostats: thermostatNames, hasMQTT: mqtt != nil) } ?? []
         let http = table["http"].flatMap(loadHTTP)
 
         guard let gateway, reader.diagnostics.errorCount == 0 else { return nil }
@@ -234,6 +235,22 @@ final class ConfigLoading {
         return HTTPSettings(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }
 
+    /// Every device id written in the file, with its kind where the device loaded. A device with
+    /// an error is still a known name, so rules naming it do not pile further errors on top.
+    func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
+        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventKind) }
+        guard let v, case .sequence(let items) = v.node else { return refs }
+        for item in items {
+            guard case .mapping(let m) = item, case .scalar(let s)? = m["id"] else { continue }
+            if let index = refs.firstIndex(where: { $0.id == s.string }) {
+                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == s.mark?.line }) { refs[index].kind = nil }
+            } else {
+                refs.append(DeviceRef(id: s.string, kind: nil))
+            }
+        }
+        return refs
+    }
+
     /// Thermostat names, read ahead so rules can refer to thermostats declared after them.
     func collectNames(_ v: YAMLValue?) -> [String] {
         guard let v, case .sequence(let items) = v.node else { return [] }
@@ -242,6 +259,12 @@ final class ConfigLoading {
             return s.string
         }
     }
+}
+
+/// A device as rules and thermostats see it; `kind` is nil when the device itself has errors.
+struct DeviceRef {
+    let id: String
+    var kind: EventKind?
 }
 
 /// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).
@@ -284,12 +307,23 @@ public enum Paths {
         return String(path[..<slash])
     }
 
+    /// `relative` resolved against `base`, with `.` and `..` folded: `Config/../Devices` is `Devices`.
     public static func join(_ base: String, _ relative: String) -> String {
-        if relative.hasPrefix("/") { return relative }
-        var rel = Substring(relative)
-        while rel.hasPrefix("./") { rel = rel.dropFirst(2) }
-        if rel == "." || rel.isEmpty { return base }
-        if base == "." { return String(rel) }
-        return base.hasSuffix("/") ? base + rel : base + "/" + rel
+        normalize(relative.hasPrefix("/") || base.isEmpty ? relative : base + "/" + relative)
+    }
+
+    /// Folds `.`, `..` and repeated slashes lexically (symlinks are left to the kernel).
+    public static func normalize(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            if part == "..", absolute { continue }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        if absolute { return "/" + joined }
+        return joined.isEmpty ? "." : joined
     }
 }

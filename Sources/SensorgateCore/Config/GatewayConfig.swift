@@ -135,6 +135,19 @@ public struct SimulatedSettings: Sendable {
     public var rate: Double
     public var seed: UInt64?
     public var failRate: Double
+
+    public init(kind: EventKind, interval: Duration, start: Double, step: Double, minimum: Double, maximum: Double,
+                rate: Double, seed: UInt64?, failRate: Double) {
+        self.kind = kind
+        self.interval = interval
+        self.start = start
+        self.step = step
+        self.minimum = minimum
+        self.maximum = maximum
+        self.rate = rate
+        self.seed = seed
+        self.failRate = failRate
+    }
 }
 
 public struct RuleConfig: Sendable {

@@ -251,6 +251,9 @@ final class YAMLReader {
     }
 }
 
+/// A number as a person writes it: 2 not 2.0.
+func shown(_ value: Double) -> String { JSONWriter.number(value) }
+
 func isIdentifierByte(_ b: UInt8) -> Bool {
     (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
 }

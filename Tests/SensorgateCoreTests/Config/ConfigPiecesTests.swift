@@ -53,3 +53,17 @@ extension BrokerURL {
         self = BrokerURL("\(tls ? "mqtts" : "mqtt")://\(host.contains(":") ? "[\(host)]" : host):\(port)")!
     }
 }
+
+@Suite struct PathsTests {
+    @Test func joinsAndNormalizes() {
+        #expect(Paths.join("Config", "../Devices") == "Devices")
+        #expect(Paths.join("Config", "./var") == "Config/var")
+        #expect(Paths.join("/etc/sensorgate", "../../x") == "/x")
+        #expect(Paths.join("Config", "/abs/path") == "/abs/path")
+        #expect(Paths.join(".", "Devices") == "Devices")
+        #expect(Paths.join("..", "../a") == "../../a")
+        #expect(Paths.directory(of: "Config/demo.yaml") == "Config")
+        #expect(Paths.directory(of: "demo.yaml") == ".")
+        #expect(Paths.directory(of: "/demo.yaml") == "/")
+    }
+}

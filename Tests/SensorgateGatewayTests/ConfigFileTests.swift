@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import SensorgateCore
+@testable import SensorgateGateway
+
+/// `check` on broken configs: every problem of a file, located, in one run, matching the
+/// `.expected` file next to each fixture.
+@Suite struct ConfigFixtureTests {
+    static let brokenConfigs: [String] = {
+        let dir = TestPaths.fixtures.appendingPathComponent("configs")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") && !$0.hasPrefix("valid-") }.sorted()
+    }()
+
+    /// Diagnostics with the machine-specific folder prefixes removed.
+    static func diagnostics(for path: String, environment: [String: String] = [:]) -> [String] {
+        ConfigFile.load(path: path, environment: environment).diagnostics.map {
+            $0.description
+                .replacingOccurrences(of: TestPaths.fixtures.path + "/", with: "")
+                .replacingOccurrences(of: TestPaths.packageRoot.path + "/", with: "")
+        }
+    }
+
+    @Test func everyErrorClassHasAFixture() {
+        #expect(Self.brokenConfigs.count >= 12)
+    }
+
+    @Test(arguments: brokenConfigs)
+    func brokenConfigReportsExactlyTheExpectedErrors(_ name: String) throws {
+        let path = TestPaths.fixtures.appendingPathComponent("configs/\(name)").path
+        let expected = try String(contentsOfFile: path.replacingOccurrences(of: ".yaml", with: ".expected"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let actual = Self.diagnostics(for: path)
+        #expect(actual == expected)
+        #expect(ConfigFile.load(path: path, environment: [:]).config == nil)
+    }
+
+    @Test func validConfigWithEverySectionLoads() throws {
+        let path = TestPaths.fixtures.appendingPathComponent("configs/valid-everything.yaml").path
+        let result = ConfigFile.load(path: path, environment: [:])
+        #expect(result.diagnostics.isEmpty)
+        let config = try #require(result.config)
+        #expect(config.devices.map(\.id) == ["cpu", "tank", "hall", "attic", "garage", "room-1", "room-2"])
+        #expect(config.device("garage")?.adapter == .mqtt)  // taken from the profile
+        #expect(config.device("cpu")?.reading?.unit == .millicelsius)
+        #expect(config.mqtt?.password == "secret")
+        #expect(config.mqtt?.protocolVersion == .v311)
+        #expect(config.buffer.maxBytes == 1024 * 1024)
+        #expect(config.buffer.mode == .always)
+        #expect(config.rules.count == 2)
+        #expect(config.thermostats.first?.minOn == .seconds(60))
+        #expect(config.gateway.stateDir.hasSuffix("Fixtures/configs/var"))
+        if case .sysfs(let s)? = config.device("cpu")?.settings {
+            #expect(s.path == "/sys/class/thermal/thermal_zone0/temp")  // profile default
+            #expect(s.interval == .seconds(5))
+        } else {
+            Issue.record("cpu should be a sysfs device")
+        }
+        if case .serial(let s)? = config.device("attic")?.settings {
+            #expect(s.baud == 115200)  // the device overrides the profile's 9600
+        } else {
+            Issue.record("attic should be a serial device")
+        }
+    }
+
+    @Test func environmentVariablesAreSubstituted() throws {
+        let path = TestPaths.fixtures.appendingPathComponent("configs/unset-environment-variable.yaml").path
+        let diagnostics = Self.diagnostics(for: path, environment: [
+            "SENSORGATE_TEST_UNSET_HOST": "broker", "SENSORGATE_TEST_UNSET_PASSWORD": "pw"])
+        #expect(diagnostics == ["configs/unset-environment-variable.yaml:7:14: error: '${' without a closing '}' in 'client_id' (write $$ for a literal $)"])
+    }
+
+    @Test(arguments: ["demo.yaml", "example.yaml"])
+    func shippedConfigsAreValid(_ name: String) throws {
+        let path = TestPaths.packageRoot.appendingPathComponent("Config/\(name)").path
+        let result = ConfigFile.load(path: path, environment: [:])
+        #expect(result.diagnostics.filter { $0.severity == .error }.map(\.description) == [])
+        #expect(result.config != nil)
+    }
+
+    @Test func everyShippedProfileLoadsWithoutWarnings() throws {
+        let devices = TestPaths.packageRoot.appendingPathComponent("Devices")
+        let profiles = try FileManager.default.contentsOfDirectory(atPath: devices.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(profiles.count >= 10)
+        let dir = try TemporaryDirectory()
+        var entries = ""
+        for (i, file) in profiles.enumerated() {
+            let text = try String(contentsOf: devices.appendingPathComponent(file), encoding: .utf8)
+            let adapter = text.split(separator: "\n").first { $0.hasPrefix("adapter:") }.map { $0.dropFirst(8).trimmingCharacters(in: .whitespaces) }
+            let extra: String
+            switch adapter {
+            case "sysfs": extra = "path: /sys/x"
+            case "serial": extra = "port: /dev/ttyUSB0"
+            case "gpio": extra = "{ chip: /dev/gpiochip0, line: 17 }"
+            case "mqtt": extra = "topic: t/\(i)"
+            default: Issue.record("\(file) has no known adapter"); continue
+            }
+            let keys = extra.hasPrefix("{") ? "chip: /dev/gpiochip0\n    line: 17" : extra
+            entries += "  - id: d\(i)\n    profile: \(file.dropLast(5))\n    \(keys)\n"
+        }
+        let config = try dir.write("all-profiles.yaml", "gateway:\n  id: t\n  profiles_dir: \(devices.path)\nmqtt:\n  url: mqtt://127.0.0.1:1883\ndevices:\n\(entries)")
+        let result = ConfigFile.load(path: config.path, environment: [:])
+        #expect(result.diagnostics.map(\.description) == [])
+        #expect(result.config?.devices.count == profiles.count)
+    }
+
+    @Test func passwordFileMustBePrivate() throws {
+        let dir = try TemporaryDirectory()
+        let secret = try dir.write("mqtt-password", "s3cret\n")
+        let config = try dir.write("c.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: mqtt-password\n")
+        chmod(secret.path, 0o644)
+        let open = ConfigFile.load(path: config.path, environment: [:])
+        #expect(open.config == nil)
+        #expect(open.diagnostics.first?.description.contains("c.yaml:4:18: error: '\(secret.path)' is readable by group or others (mode 644); run chmod 600 on it") == true)
+        chmod(secret.path, 0o600)
+        let closed = ConfigFile.load(path: config.path, environment: [:])
+        let mqtt = try #require(closed.config?.mqtt)
+        #expect(ConfigFile.password(for: mqtt) == "s3cret")
+    }
+
+    @Test func missingConfigFileIsOneClearError() {
+        let result = ConfigFile.load(path: "/nonexistent/sensorgate.yaml", environment: [:])
+        #expect(result.diagnostics.map(\.description) == ["/nonexistent/sensorgate.yaml:1:1: error: cannot read the config file"])
+    }
+}

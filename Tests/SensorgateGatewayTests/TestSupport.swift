@@ -1,0 +1,97 @@
+// Shared helpers: fixture and package paths, temporary directories, and the built
+// `sensorgate` binary run as a real process.
+
+import Foundation
+
+enum TestPaths {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `sensorgate` executable built next to this test bundle.
+    static var binary: URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("sensorgate")
+    }
+}
+
+/// A fresh directory under /tmp, removed when the test is done with it.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("sensorgate-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func write(_ name: String, _ text: String) throws -> URL {
+        let file = url.appendingPathComponent(name)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+}
+
+/// A `sensorgate` process whose stdout and stderr are collected as they arrive.
+final class GatewayProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var collected = ""
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = TestPaths.binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    var output: String { lock.withLock { collected } }
+
+    /// Waits until `predicate(output)` holds or `timeout` passes; true if it held.
+    func waitFor(timeout: TimeInterval = 20, _ predicate: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if predicate(output) { return true }
+            if !process.isRunning { return predicate(output) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return predicate(output)
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for exit (killing it after `timeout`) and returns the status.
+    func waitForExit(timeout: TimeInterval = 20) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.05)  // let the pipe drain
+        return process.terminationStatus
+    }
+
+    /// The `#seq` numbers of the event lines printed so far.
+    var seqs: [UInt64] {
+        output.split(separator: "\n").compactMap { line in
+            guard let hash = line.lastIndex(of: "#") else { return nil }
+            return UInt64(line[line.index(after: hash)...])
+        }
+    }
+}
+
+/// Runs a command to completion: (status, stdout+stderr).
+func runSensorgate(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+    let p = try GatewayProcess(arguments, environment: environment)
+    let status = p.waitForExit()
+    return (status, p.output)
+}
