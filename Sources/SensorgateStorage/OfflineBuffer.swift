@@ -1,0 +1,245 @@
+// The store-and-forward buffer: events waiting for the broker's PUBACK, in a SQLite file of their
+// own (`buffer.db`, WAL), keyed by seq (never by wall-clock time: a Pi without an RTC boots in the
+// past). Writes are group commits; limits are enforced with the on_full policy inside the same
+// transaction, and drops are counted durably. A file SQLite cannot read is moved aside, never
+// deleted.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public final class OfflineBuffer {
+    public struct Entry: Sendable, Equatable {
+        public var seq: UInt64
+        public var topic: String
+        public var payload: [UInt8]
+
+        public init(seq: UInt64, topic: String, payload: [UInt8]) {
+            self.seq = seq
+            self.topic = topic
+            self.payload = payload
+        }
+
+        var size: Int64 { Int64(payload.count + topic.utf8.count) }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        public var events: Int
+        public var bytes: Int64
+        public var oldestSeq: UInt64?
+        public var newestSeq: UInt64?
+        public var dropped: Int64
+        public var deadLettered: Int
+
+        /// The JSON `buffer stats` prints (SPEC.md).
+        public var json: String {
+            "{\"events\": \(events), \"bytes\": \(bytes), \"oldest_seq\": \(oldestSeq.map(String.init) ?? "null"), " +
+            "\"newest_seq\": \(newestSeq.map(String.init) ?? "null"), \"dropped\": \(dropped), \"dead_letter\": \(deadLettered)}"
+        }
+    }
+
+    public enum OnFull: Sendable { case dropOldest, dropNewest }
+
+    public let path: String
+    public let maxEvents: Int
+    public let maxBytes: Int64
+    public let onFull: OnFull
+    /// Set when the file at `path` could not be read and was renamed to this path.
+    public private(set) var movedAside: String?
+
+    private let database: SQLiteDatabase
+    private var count: Int
+    private var bytes: Int64
+    private var dropped: Int64
+    private var newest: UInt64?
+    private let insert: SQLiteStatement
+    private let delete: SQLiteStatement
+    private let readAfter: SQLiteStatement
+    private let saveMeta: SQLiteStatement
+
+    public init(path: String, maxEvents: Int, maxBytes: Int64, onFull: OnFull,
+                synchronous: SQLiteDatabase.Synchronous) throws(SQLiteError) {
+        self.path = path
+        self.maxEvents = maxEvents
+        self.maxBytes = maxBytes
+        self.onFull = onFull
+        var movedAside: String? = nil
+        let database: SQLiteDatabase
+        do {
+            database = try OfflineBuffer.open(path: path, synchronous: synchronous)
+        } catch let error where error.isCorrupt {
+            movedAside = OfflineBuffer.moveAside(path)
+            database = try OfflineBuffer.open(path: path, synchronous: synchronous)
+        }
+        self.movedAside = movedAside
+        self.database = database
+        let totals = try database.prepare("SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0), max(seq) FROM events")
+        _ = try totals.step()
+        count = Int(totals.int64(0))
+        bytes = totals.int64(1)
+        newest = totals.isNull(2) ? nil : UInt64(totals.int64(2))
+        let meta = try database.prepare("SELECT value FROM meta WHERE key = 'dropped'")
+        dropped = try meta.step() ? meta.int64(0) : 0
+        insert = try database.prepare("INSERT OR IGNORE INTO events (seq, topic, payload) VALUES (?1, ?2, ?3)")
+        delete = try database.prepare("DELETE FROM events WHERE seq = ?1 RETURNING length(topic) + length(payload)")
+        readAfter = try database.prepare("SELECT seq, topic, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        saveMeta = try database.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    }
+
+    private static func open(path: String, synchronous: SQLiteDatabase.Synchronous) throws(SQLiteError) -> SQLiteDatabase {
+        let db = try SQLiteDatabase(path: path)
+        try db.configure(synchronous: synchronous)
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY,
+                topic TEXT NOT NULL,
+                payload BLOB NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS dead_letter (
+                seq INTEGER PRIMARY KEY,
+                topic TEXT NOT NULL,
+                payload BLOB NOT NULL,
+                reason INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            """)
+        // Touch every table so a damaged file fails here, where it can still be moved aside.
+        _ = try db.prepare("SELECT count(*) FROM events").step()
+        return db
+    }
+
+    /// Renames the unreadable file (and its WAL) to `<path>.corrupt-<unix time>`; returns the new name.
+    private static func moveAside(_ path: String) -> String {
+        let target = "\(path).corrupt-\(time(nil))"
+        rename(path, target)
+        rename(path + "-wal", target + "-wal")
+        unlink(path + "-shm")
+        return target
+    }
+
+    public var isEmpty: Bool { count == 0 }
+    public var eventCount: Int { count }
+
+    /// The next seq recorded with the last commit (`mode: always` keeps its sequence here).
+    public func storedNextSeq() throws(SQLiteError) -> UInt64? {
+        let stmt = try database.prepare("SELECT value FROM meta WHERE key = 'next_seq'")
+        return try stmt.step() ? UInt64(stmt.int64(0)) : nil
+    }
+
+    /// One transaction: deletes acknowledged events, appends new ones (applying the on_full
+    /// policy), records `nextSeq` when given. Returns how many events were dropped to make room.
+    @discardableResult
+    public func commit(appending entries: [Entry], deleting acknowledged: [UInt64] = [], nextSeq: UInt64? = nil) throws(SQLiteError) -> Int {
+        guard !entries.isEmpty || !acknowledged.isEmpty || nextSeq != nil else { return 0 }
+        var newCount = count, newBytes = bytes, newNewest = newest
+        var droppedNow = 0
+        try database.transaction { () throws(SQLiteError) in
+            for seq in acknowledged {
+                try delete.bind(1, Int64(seq))
+                if try delete.step() {
+                    newCount -= 1
+                    newBytes -= delete.int64(0)
+                }
+                delete.reset()
+            }
+            for entry in entries {
+                if onFull == .dropNewest, newCount + 1 > maxEvents || newBytes + entry.size > maxBytes {
+                    droppedNow += 1
+                    continue
+                }
+                try insert.bind(1, Int64(entry.seq))
+                try insert.bind(2, entry.topic)
+                try insert.bind(3, entry.payload)
+                try insert.run()
+                if database.changes > 0 {
+                    newCount += 1
+                    newBytes += entry.size
+                    newNewest = max(newNewest ?? 0, entry.seq)
+                }
+            }
+            if onFull == .dropOldest, newCount > maxEvents || newBytes > maxBytes {
+                let (n, b) = try dropOldest(excessEvents: newCount - maxEvents, excessBytes: newBytes - maxBytes)
+                newCount -= n
+                newBytes -= b
+                droppedNow += n
+            }
+            if droppedNow > 0 {
+                try saveMeta.bind(1, "dropped")
+                try saveMeta.bind(2, dropped + Int64(droppedNow))
+                try saveMeta.run()
+            }
+            if let nextSeq {
+                try saveMeta.bind(1, "next_seq")
+                try saveMeta.bind(2, Int64(nextSeq))
+                try saveMeta.run()
+            }
+        }
+        count = newCount
+        bytes = newBytes
+        newest = newCount == 0 ? nil : newNewest
+        dropped += Int64(droppedNow)
+        return droppedNow
+    }
+
+    private func dropOldest(excessEvents: Int, excessBytes: Int64) throws(SQLiteError) -> (Int, Int64) {
+        let oldest = try database.prepare("SELECT seq, length(topic) + length(payload) FROM events ORDER BY seq LIMIT 1000")
+        var n = 0, b: Int64 = 0, lastSeq: Int64 = -1
+        while n < excessEvents || b < excessBytes {
+            var any = false
+            while try oldest.step() {
+                any = true
+                n += 1
+                b += oldest.int64(1)
+                lastSeq = oldest.int64(0)
+                if n >= excessEvents, b >= excessBytes { break }
+            }
+            oldest.reset()
+            guard any, lastSeq >= 0 else { break }
+            let cut = try database.prepare("DELETE FROM events WHERE seq <= ?1")
+            try cut.bind(1, lastSeq)
+            try cut.run()
+        }
+        return (n, b)
+    }
+
+    /// Up to `limit` events with seq above `seq`, oldest first.
+    public func read(after seq: UInt64, limit: Int) throws(SQLiteError) -> [Entry] {
+        try readAfter.bind(1, Int64(seq))
+        try readAfter.bind(2, Int64(limit))
+        defer { readAfter.reset() }
+        var entries: [Entry] = []
+        while try readAfter.step() {
+            entries.append(Entry(seq: UInt64(readAfter.int64(0)), topic: readAfter.string(1) ?? "", payload: readAfter.blob(2)))
+        }
+        return entries
+    }
+
+    /// Moves an event the broker keeps refusing out of the queue, so it cannot block the rest.
+    public func moveToDeadLetter(_ entry: Entry, reason: Int) throws(SQLiteError) {
+        try database.transaction { () throws(SQLiteError) in
+            let stmt = try database.prepare("INSERT OR REPLACE INTO dead_letter (seq, topic, payload, reason) VALUES (?1, ?2, ?3, ?4)")
+            try stmt.bind(1, Int64(entry.seq))
+            try stmt.bind(2, entry.topic)
+            try stmt.bind(3, entry.payload)
+            try stmt.bind(4, Int64(reason))
+            try stmt.run()
+            try delete.bind(1, Int64(entry.seq))
+            if try delete.step() {
+                count -= 1
+                bytes -= delete.int64(0)
+            }
+            delete.reset()
+        }
+    }
+
+    public func stats() throws(SQLiteError) -> Stats {
+        let oldest = try database.prepare("SELECT min(seq) FROM events")
+        _ = try oldest.step()
+        let dead = try database.prepare("SELECT count(*) FROM dead_letter")
+        _ = try dead.step()
+        return Stats(events: count, bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
+                     newestSeq: newest, dropped: dropped, deadLettered: Int(dead.int64(0)))
+    }
+}
