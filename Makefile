@@ -27,7 +27,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The demo publishes to a private mosquitto on 127.0.0.1:18830, started here and stopped on exit.
 run: build
+	@mkdir -p var; \
+	if [ "$(CONFIG)" = "Config/demo.yaml" ]; then \
+		mosquitto -c Config/demo-broker.conf > var/demo-broker.log 2>&1 & broker=$$!; \
+		trap 'kill $$broker 2>/dev/null' EXIT INT TERM; \
+		echo "demo broker on 127.0.0.1:18830 (watch: mosquitto_sub -p 18830 -t 'sensorgate/#' -v)"; \
+	fi; \
 	$(BIN_DIR)/sensorgate run --config $(CONFIG)
 
 check: build

@@ -28,12 +28,15 @@ let package = Package(
         // SQLite-backed state: sequence numbers (and, later, the offline buffer).
         .target(name: "SensorgateStorage", dependencies: ["SensorgateCore", "CSQLite"]),
 
+        // MQTT through libmosquitto, wrapped once; nothing else imports CMosquitto.
+        .target(name: "SensorgateMQTT", dependencies: ["CMosquitto", "SensorgateCore"]),
+
         // Device adapters, one folder each.
         .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore"]),
 
         // The running gateway: config files, adapters, event output, signals.
         .target(name: "SensorgateGateway", dependencies: [
-            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "CLinux",
+            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "SensorgateMQTT", "CLinux",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -40,13 +40,13 @@ public actor EventPipeline {
     public private(set) var emitted = 0
 
     /// Opens (or creates) `<stateDir>/sensorgate.db` for the sequence.
-    public init(config: GatewayConfig, sinks: [any EventSink], logger: Logger) throws {
+    public init(config: GatewayConfig, sinks: [any EventSink], resumeSeq: UInt64? = nil, logger: Logger) throws {
         try FileSystem.createDirectories(config.gateway.stateDir)
         let database = try SQLiteDatabase(path: Paths.join(config.gateway.stateDir, "sensorgate.db"))
         let sync: SQLiteDatabase.Synchronous = config.buffer.sync == .full ? .full : .normal
         try database.configure(synchronous: sync)
         self.database = database
-        self.sequence = try SequenceStore(database: database, synchronous: sync)
+        self.sequence = try SequenceStore(database: database, synchronous: sync, resumeAt: resumeSeq)
         self.source = config.gateway.eventSource
         self.sinks = sinks
         self.logger = logger

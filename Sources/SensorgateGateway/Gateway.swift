@@ -24,8 +24,16 @@ public struct Gateway {
         let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
         guard var config = loadConfig() else { return 1 }
         let pipeline: EventPipeline
+        var forwarder: MQTTForwarder? = nil
         do {
-            pipeline = try EventPipeline(config: config, sinks: [ConsoleEventSink()], logger: logger)
+            try FileSystem.createDirectories(config.gateway.stateDir)
+            if let mqtt = config.mqtt {
+                forwarder = try MQTTForwarder(settings: .init(
+                    mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
+                    buffer: config.buffer, bufferPath: Paths.join(config.gateway.stateDir, "buffer.db")), logger: logger)
+            }
+            let sinks: [any EventSink] = [ConsoleEventSink()] + (forwarder.map { [$0] } ?? [])
+            pipeline = try EventPipeline(config: config, sinks: sinks, resumeSeq: try forwarder?.resumeSeq(), logger: logger)
         } catch {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
@@ -33,7 +41,8 @@ public struct Gateway {
         let firstSeq = await pipeline.nextSeq
         logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s) from \(configPath); next seq \(firstSeq)")
 
-        var devices = startDevices(config, pipeline: pipeline)
+        var devices = startDevices(config, pipeline: pipeline, forwarder: forwarder)
+        forwarder?.start()
         for await number in signals.signals {
             if number == SIGHUP {
                 logger.notice("SIGHUP: reloading \(configPath)")
@@ -45,7 +54,7 @@ public struct Gateway {
                 await devices.value
                 config = next
                 await pipeline.reconfigure(config)
-                devices = startDevices(config, pipeline: pipeline)
+                devices = startDevices(config, pipeline: pipeline, forwarder: forwarder)
                 logger.notice("reloaded: \(config.devices.count) device(s)")
                 continue
             }
@@ -54,6 +63,7 @@ public struct Gateway {
         }
         devices.cancel()
         await devices.value
+        forwarder?.stop()
         await pipeline.close()
         let (failed, emitted, nextSeq) = (await pipeline.failures.total, await pipeline.emitted, await pipeline.nextSeq)
         logger.notice("stopped after \(emitted) event(s); next seq \(nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
@@ -69,8 +79,9 @@ public struct Gateway {
     }
 
     /// One task per device, all children of the returned task.
-    private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline) -> Task<Void, Never> {
-        let adapters = config.devices.compactMap { makeAdapter(for: $0) }
+    private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline, forwarder: MQTTForwarder?) -> Task<Void, Never> {
+        let adapters = config.devices.compactMap { makeAdapter(for: $0, in: config) }
+        forwarder?.setSubscriptions(adapters.compactMap { ($0 as? MQTTInputAdapter).map { ($0.topic, $0.handler) } })
         let logger = self.logger
         return Task {
             await withTaskGroup(of: Void.self) { group in
@@ -88,11 +99,20 @@ public struct Gateway {
         }
     }
 
-    private func makeAdapter(for device: DeviceConfig) -> (any DeviceAdapter)? {
+    private func makeAdapter(for device: DeviceConfig, in config: GatewayConfig) -> (any DeviceAdapter)? {
         switch device.settings {
         case .simulated(let settings):
             return SimulatedAdapter(deviceID: device.id, settings: settings, fallbackSeed: UInt64.random(in: .min ... .max))
-        case .sysfs, .serial, .gpio, .mqtt:
+        case .mqtt(let settings):
+            guard let spec = device.reading, config.mqtt != nil else {
+                logger.error("device '\(device.id)': an mqtt device needs the 'mqtt' section; the device is skipped")
+                return nil
+            }
+            do { return try MQTTInputAdapter(deviceID: device.id, settings: settings, spec: spec) } catch {
+                logger.error("device '\(device.id)': \(error)")
+                return nil
+            }
+        case .sysfs, .serial, .gpio:
             logger.error("device '\(device.id)': the '\(device.adapter.rawValue)' adapter is not part of this build yet; the device is skipped")
             return nil
         }

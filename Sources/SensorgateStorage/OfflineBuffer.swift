@@ -33,6 +33,8 @@ public final class OfflineBuffer {
         public var dropped: Int64
         public var deadLettered: Int
 
+        public static let empty = Stats(events: 0, bytes: 0, oldestSeq: nil, newestSeq: nil, dropped: 0, deadLettered: 0)
+
         /// The JSON `buffer stats` prints (SPEC.md).
         public var json: String {
             "{\"events\": \(events), \"bytes\": \(bytes), \"oldest_seq\": \(oldestSeq.map(String.init) ?? "null"), " +
@@ -53,7 +55,8 @@ public final class OfflineBuffer {
     private var count: Int
     private var bytes: Int64
     private var dropped: Int64
-    private var newest: UInt64?
+    /// The highest seq stored, nil when empty.
+    public private(set) var newestSeq: UInt64?
     private let insert: SQLiteStatement
     private let delete: SQLiteStatement
     private let readAfter: SQLiteStatement
@@ -79,7 +82,7 @@ public final class OfflineBuffer {
         _ = try totals.step()
         count = Int(totals.int64(0))
         bytes = totals.int64(1)
-        newest = totals.isNull(2) ? nil : UInt64(totals.int64(2))
+        newestSeq = totals.isNull(2) ? nil : UInt64(totals.int64(2))
         let meta = try database.prepare("SELECT value FROM meta WHERE key = 'dropped'")
         dropped = try meta.step() ? meta.int64(0) : 0
         insert = try database.prepare("INSERT OR IGNORE INTO events (seq, topic, payload) VALUES (?1, ?2, ?3)")
@@ -128,12 +131,16 @@ public final class OfflineBuffer {
         return try stmt.step() ? UInt64(stmt.int64(0)) : nil
     }
 
+    public func clearStoredNextSeq() throws(SQLiteError) {
+        try database.execute("DELETE FROM meta WHERE key = 'next_seq'")
+    }
+
     /// One transaction: deletes acknowledged events, appends new ones (applying the on_full
     /// policy), records `nextSeq` when given. Returns how many events were dropped to make room.
     @discardableResult
     public func commit(appending entries: [Entry], deleting acknowledged: [UInt64] = [], nextSeq: UInt64? = nil) throws(SQLiteError) -> Int {
         guard !entries.isEmpty || !acknowledged.isEmpty || nextSeq != nil else { return 0 }
-        var newCount = count, newBytes = bytes, newNewest = newest
+        var newCount = count, newBytes = bytes, newNewest = newestSeq
         var droppedNow = 0
         try database.transaction { () throws(SQLiteError) in
             for seq in acknowledged {
@@ -178,7 +185,7 @@ public final class OfflineBuffer {
         }
         count = newCount
         bytes = newBytes
-        newest = newCount == 0 ? nil : newNewest
+        newestSeq = newCount == 0 ? nil : newNewest
         dropped += Int64(droppedNow)
         return droppedNow
     }
@@ -240,6 +247,7 @@ public final class OfflineBuffer {
         let dead = try database.prepare("SELECT count(*) FROM dead_letter")
         _ = try dead.step()
         return Stats(events: count, bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
-                     newestSeq: newest, dropped: dropped, deadLettered: Int(dead.int64(0)))
+                     newestSeq: newestSeq, dropped: dropped, deadLettered: Int(dead.int64(0)))
     }
 }
+

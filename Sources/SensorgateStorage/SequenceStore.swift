@@ -12,8 +12,11 @@ public final class SequenceStore {
     private var reservedUntil: UInt64
     private let save: SQLiteStatement
 
+    /// `resumeAt`: with `buffer.mode: always`, the seq after the last event committed with the
+    /// events themselves; numbers above it were reserved but never published, so they are reused
+    /// and the sequence has no gap even after kill -9.
     public init(database: SQLiteDatabase, blockSize: UInt64 = 10_000,
-                synchronous: SQLiteDatabase.Synchronous = .normal) throws(SQLiteError) {
+                synchronous: SQLiteDatabase.Synchronous = .normal, resumeAt: UInt64? = nil) throws(SQLiteError) {
         self.database = database
         self.blockSize = max(1, blockSize)
         self.normalSync = synchronous
@@ -29,6 +32,11 @@ public final class SequenceStore {
         nextValue = UInt64(max(1, read.int64(0)))
         reservedUntil = nextValue
         save = try database.prepare("UPDATE sequence SET next_seq = ?1 WHERE id = 1")
+        if let resumeAt {
+            nextValue = max(1, resumeAt)
+            try persist(nextValue, durable: true)
+            reservedUntil = nextValue
+        }
     }
 
     /// The number the next event will get.

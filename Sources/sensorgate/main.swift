@@ -22,7 +22,7 @@ struct Sensorgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensorgate",
         abstract: "An IoT telemetry gateway: sensors in, CloudEvents out, over MQTT, with rules and thermostats.",
-        subcommands: [Run.self, Check.self])
+        subcommands: [Run.self, Check.self, Buffer.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -59,5 +59,32 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         }
         Console.writeOutput(ConfigSummary.line(path: config, config: loaded) + "\n")
+    }
+}
+
+struct Buffer: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect the offline buffer.", subcommands: [Stats.self])
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the offline buffer's state as JSON: events, bytes, oldest_seq, newest_seq, dropped.")
+
+        @Option(name: .long, help: "The gateway config file (YAML).")
+        var config: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            global.bootstrap()
+            let result = ConfigFile.load(path: config)
+            for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
+            guard let loaded = result.config else { throw ExitCode(1) }
+            do {
+                Console.writeOutput(try BufferInspection.statsJSON(config: loaded) + "\n")
+            } catch {
+                Console.writeError("cannot read the offline buffer: \(error)\n")
+                throw ExitCode(1)
+            }
+        }
     }
 }

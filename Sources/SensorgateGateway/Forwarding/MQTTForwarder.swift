@@ -1,0 +1,416 @@
+// Forwards every event to the broker, at least once and in seq order, through the offline buffer.
+//
+// One thread owns the MQTT connection, the in-flight window and the SQLite buffer, and runs a
+// poll() loop over the broker socket and a wake-up pipe. Events arrive through `deliver` (any
+// thread) into a small inbox. Routing, per event:
+//   mode offline: straight to the broker while connected, nothing is buffered and the memory
+//     queue is short; otherwise into SQLite (group commits), drained in seq order before any newer
+//     event once the broker is back;
+//   mode always: into SQLite first, published from there.
+// A buffered event is deleted only after its PUBACK. libmosquitto never holds more than
+// `max_inflight` of our messages, and a fresh handle is made for each connection, so its
+// unbounded internal queue and reconnect logic never come into play; the backoff is ours.
+
+import Foundation
+import Logging
+import SensorgateCore
+import SensorgateMQTT
+import SensorgateStorage
+
+public final class MQTTForwarder: EventSink, @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var mqtt: MQTTSettings
+        public var password: String?
+        public var gatewayID: String
+        public var buffer: BufferSettings
+        public var bufferPath: String
+        /// In-memory queue limit (offline mode) before events spill to SQLite.
+        public var memoryQueueLimit = 2000
+    }
+
+    public struct Counters: Sendable {
+        public var published = 0
+        public var acknowledged = 0
+        public var buffered = 0
+        public var dropped = 0
+        public var refused = 0
+        public var deadLettered = 0
+        public var diskErrors = 0
+        public var connects = 0
+    }
+
+    private let settings: Settings
+    private let logger: Logger
+    private let statusTopic: String
+
+    // Shared with other threads, under `lock`.
+    private let lock = NSLock()
+    private var inbox: [OfflineBuffer.Entry] = []
+    private var stopDeadline: Date?
+    private var subscriptions: [(filter: String, deliver: @Sendable (String, [UInt8]) -> Void)] = []
+    private var sharedCounters = Counters()
+    private var sharedConnected = false
+    private var resubscribe = false
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Owned by the forwarder thread.
+    private let buffer: OfflineBuffer
+    private var connection: MQTTConnection?
+    private var connected = false
+    private var connectedSince = ContinuousClock.now
+    private var teardown = false
+    private var memoryQueue: [OfflineBuffer.Entry] = []
+    private var pendingWrites: [OfflineBuffer.Entry] = []
+    private var acknowledgedRows: [UInt64] = []
+    private var inflight: [Int32: (entry: OfflineBuffer.Entry, fromBuffer: Bool)] = [:]
+    private var bufferCursor: UInt64 = 0
+    private var refusals: [UInt64: Int] = [:]
+    private var backoff = ReconnectBackoff()
+    private var nextConnect = ContinuousClock.now
+    private var retryCommitAt: ContinuousClock.Instant? = nil
+    private var counters = Counters()
+    private var random = SystemRandomNumberGenerator()
+
+    /// Opens the buffer (moving an unreadable file aside with an error). Call `start()` to connect.
+    public init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        statusTopic = "\(settings.mqtt.topicPrefix)/\(settings.gatewayID)/status"
+        buffer = try OfflineBuffer(path: settings.bufferPath, maxEvents: settings.buffer.maxEvents,
+                                   maxBytes: settings.buffer.maxBytes,
+                                   onFull: settings.buffer.onFull == .dropOldest ? .dropOldest : .dropNewest,
+                                   synchronous: settings.buffer.sync == .full ? .full : .normal)
+        if let aside = buffer.movedAside {
+            logger.error("the offline buffer \(settings.bufferPath) could not be read and was moved to \(aside); starting an empty buffer")
+        }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw FileSystemError(path: "pipe", message: String(cString: strerror(errno))) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
+        _ = fcntl(wakeWrite, F_SETFL, O_NONBLOCK)
+        if !buffer.isEmpty {
+            logger.notice("offline buffer holds \(buffer.eventCount) event(s) from before; they go first")
+        }
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Where `mode: always` resumes: the seq after the last event committed by the previous run,
+    /// which used `mode: always` too (offline runs clear it). Call before `start()`.
+    public func resumeSeq() throws -> UInt64? {
+        if settings.buffer.mode == .always { return try buffer.storedNextSeq() }
+        try buffer.clearStoredNextSeq()
+        return nil
+    }
+
+    /// The MQTT input subscriptions (topic filter, handler); replaced on reload, (re)subscribed
+    /// on every connection.
+    public func setSubscriptions(_ list: [(String, @Sendable (String, [UInt8]) -> Void)]) {
+        lock.withLock {
+            subscriptions = list.map { (filter: $0.0, deliver: $0.1) }
+            resubscribe = true
+        }
+        wake()
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            runLoop()
+            finished.signal()
+        }
+        thread.name = "mqtt-forwarder"
+        thread.start()
+        self.thread = thread
+    }
+
+    /// Waits up to `grace` for in-flight events to be acknowledged, commits everything else to
+    /// the buffer, publishes `offline` and disconnects.
+    public func stop(grace: Duration = .seconds(2)) {
+        lock.withLock { stopDeadline = Date().addingTimeInterval(grace.secondsDouble) }
+        wake()
+        if thread != nil { finished.wait() }
+        thread = nil
+    }
+
+    public var snapshot: (counters: Counters, connected: Bool) { lock.withLock { (sharedCounters, sharedConnected) } }
+
+    // MARK: EventSink
+
+    public func deliver(_ event: Event) {
+        let entry = OfflineBuffer.Entry(seq: event.seq, topic: event.topic(prefix: settings.mqtt.topicPrefix, gatewayID: settings.gatewayID),
+                                        payload: event.cloudEventBytes())
+        lock.withLock { inbox.append(entry) }
+        wake()
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    // MARK: The loop (forwarder thread only)
+
+    private func runLoop() {
+        while true {
+            let (incoming, deadline) = lock.withLock { () -> ([OfflineBuffer.Entry], Date?) in
+                defer { inbox.removeAll(keepingCapacity: true) }
+                return (inbox, stopDeadline)
+            }
+            if lock.withLock({ defer { resubscribe = false }; return resubscribe }), connected { subscribeAll() }
+            route(incoming)
+            commitBuffer()
+            if deadline == nil, !connected, connection == nil, ContinuousClock.now >= nextConnect { startConnecting() }
+            if connected { fillWindow() }
+            if let deadline, inflight.isEmpty || Date() >= deadline || !connected {
+                shutDown()
+                return
+            }
+            pollOnce(timeoutMs: pollTimeout())
+            if teardown { endConnection() }
+            lock.withLock {
+                sharedCounters = counters
+                sharedConnected = connected
+            }
+        }
+    }
+
+    private func route(_ entries: [OfflineBuffer.Entry]) {
+        for entry in entries {
+            if settings.buffer.mode == .always || !connected || !buffer.isEmpty || !pendingWrites.isEmpty
+                || memoryQueue.count >= settings.memoryQueueLimit {
+                // The memory queue holds older events: they go to the buffer first, keeping seq order.
+                if !memoryQueue.isEmpty {
+                    pendingWrites.append(contentsOf: memoryQueue)
+                    memoryQueue.removeAll(keepingCapacity: true)
+                }
+                pendingWrites.append(entry)
+            } else {
+                memoryQueue.append(entry)
+            }
+        }
+    }
+
+    /// One group commit: new rows in, acknowledged rows out.
+    private func commitBuffer() {
+        guard !pendingWrites.isEmpty || !acknowledgedRows.isEmpty else { return }
+        if let retry = retryCommitAt, ContinuousClock.now < retry { return }
+        let nextSeq = settings.buffer.mode == .always ? pendingWrites.last.map { $0.seq + 1 } : nil
+        do {
+            let dropped = try buffer.commit(appending: pendingWrites, deleting: acknowledgedRows, nextSeq: nextSeq)
+            counters.buffered += pendingWrites.count - dropped
+            if dropped > 0 {
+                counters.dropped += dropped
+                logger.warning("offline buffer full (\(settings.buffer.maxEvents) events / \(settings.buffer.maxBytes) bytes): dropped \(dropped) event(s) (\(settings.buffer.onFull.rawValue)), \(counters.dropped) in all")
+            }
+            pendingWrites.removeAll(keepingCapacity: true)
+            acknowledgedRows.removeAll(keepingCapacity: true)
+            retryCommitAt = nil
+        } catch {
+            counters.diskErrors += 1
+            retryCommitAt = ContinuousClock.now.advanced(by: .seconds(1))
+            logger.error("cannot write the offline buffer \(settings.bufferPath): \(error)\(error.isDiskFull ? " (disk full; retrying every second, events are kept in memory meanwhile)" : "")")
+            // Bound what waits in memory: apply the on_full policy there too.
+            let limit = settings.memoryQueueLimit * 10
+            if pendingWrites.count > limit {
+                let excess = pendingWrites.count - limit
+                if settings.buffer.onFull == .dropOldest { pendingWrites.removeFirst(excess) } else { pendingWrites.removeLast(excess) }
+                counters.dropped += excess
+            }
+        }
+    }
+
+    private func fillWindow() {
+        let window = settings.mqtt.maxInflight
+        while inflight.count < window, connected, !teardown {
+            if let newest = buffer.newestSeq, newest > bufferCursor {
+                let batch: [OfflineBuffer.Entry]
+                do { batch = try buffer.read(after: bufferCursor, limit: window - inflight.count) } catch {
+                    logger.error("cannot read the offline buffer: \(error)")
+                    return
+                }
+                guard !batch.isEmpty else { bufferCursor = newest; continue }
+                for entry in batch {
+                    bufferCursor = entry.seq
+                    guard publish(entry, fromBuffer: true) else { return }
+                }
+            } else if !memoryQueue.isEmpty, pendingWrites.isEmpty, buffer.isEmpty {
+                let entry = memoryQueue.removeFirst()
+                guard publish(entry, fromBuffer: false) else {
+                    memoryQueue.insert(entry, at: 0)
+                    return
+                }
+            } else {
+                return
+            }
+        }
+    }
+
+    private func publish(_ entry: OfflineBuffer.Entry, fromBuffer: Bool) -> Bool {
+        guard let connection else { return false }
+        do {
+            let mid = try connection.publish(topic: entry.topic, payload: entry.payload, qos: settings.mqtt.qos, retain: false)
+            inflight[mid] = (entry, fromBuffer)
+            counters.published += 1
+            return true
+        } catch {
+            logger.warning("publish of seq \(entry.seq) failed: \(error)")
+            teardown = true
+            return false
+        }
+    }
+
+    private func acknowledged(mid: Int32, reason: Int32) {
+        guard let (entry, fromBuffer) = inflight.removeValue(forKey: mid) else { return }
+        if reason >= 0x80 {
+            counters.refused += 1
+            let tries = (refusals[entry.seq] ?? 0) + 1
+            refusals[entry.seq] = tries
+            if tries >= 3 {
+                refusals[entry.seq] = nil
+                do {
+                    try buffer.moveToDeadLetter(entry, reason: Int(reason))
+                    counters.deadLettered += 1
+                    logger.error("the broker refused seq \(entry.seq) on \(entry.topic) \(tries) times (reason 0x\(String(reason, radix: 16))); moved to the dead-letter table")
+                } catch {
+                    logger.error("cannot move seq \(entry.seq) to the dead-letter table: \(error)")
+                }
+            } else if fromBuffer {
+                bufferCursor = min(bufferCursor, entry.seq - 1)  // resend from there
+            } else {
+                pendingWrites.append(entry)
+            }
+            return
+        }
+        refusals[entry.seq] = nil
+        counters.acknowledged += 1
+        if fromBuffer { acknowledgedRows.append(entry.seq) }
+    }
+
+    // MARK: Connection
+
+    private func startConnecting() {
+        var options = MQTTOptions(host: settings.mqtt.host, port: settings.mqtt.port, clientID: settings.mqtt.clientID,
+                                  protocolV5: settings.mqtt.protocolVersion == .v5, username: settings.mqtt.username,
+                                  password: settings.password, keepaliveSeconds: Int(settings.mqtt.keepalive.components.seconds),
+                                  useTLS: settings.mqtt.useTLS, caFile: settings.mqtt.tls?.caFile?.value,
+                                  certFile: settings.mqtt.tls?.certFile?.value, keyFile: settings.mqtt.tls?.keyFile?.value,
+                                  insecure: settings.mqtt.tls?.insecure ?? false)
+        options.will = (statusTopic, "offline", true)
+        do {
+            let connection = try MQTTConnection(options: options)
+            connection.onConnect = { [unowned self] rc in connectionAnswered(rc) }
+            connection.onDisconnect = { [unowned self] rc in
+                if rc != 0 { logger.warning("lost the broker \(settings.mqtt.host):\(settings.mqtt.port): \(MQTTConnection.describe(rc))") }
+                teardown = true
+            }
+            connection.onPublish = { [unowned self] mid, reason in acknowledged(mid: mid, reason: reason) }
+            connection.onMessage = { [unowned self] topic, payload in received(topic: topic, payload: payload) }
+            self.connection = connection
+            try connection.connect()
+        } catch {
+            logger.warning("cannot reach the broker \(settings.mqtt.host):\(settings.mqtt.port): \(error)")
+            teardown = true
+        }
+    }
+
+    private func connectionAnswered(_ rc: Int32) {
+        guard rc == 0, let connection else {
+            logger.error("the broker refused the connection: \(connection?.describeConnack(rc) ?? "\(rc)")")
+            teardown = true
+            return
+        }
+        connected = true
+        connectedSince = .now
+        counters.connects += 1
+        bufferCursor = 0
+        logger.notice("connected to \(settings.mqtt.host):\(settings.mqtt.port)\(buffer.isEmpty ? "" : "; sending \(buffer.eventCount) buffered event(s) first")")
+        _ = try? connection.publish(topic: statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
+        subscribeAll()
+    }
+
+    private func subscribeAll() {
+        guard let connection else { return }
+        for subscription in lock.withLock({ subscriptions }) {
+            do { try connection.subscribe(subscription.filter, qos: 1) } catch {
+                logger.error("cannot subscribe to \(subscription.filter): \(error)")
+            }
+        }
+    }
+
+    private func received(topic: String, payload: [UInt8]) {
+        for subscription in lock.withLock({ subscriptions }) where MQTTConnection.topic(topic, matches: subscription.filter) {
+            subscription.deliver(topic, payload)
+        }
+    }
+
+    /// Drops the handle; whatever it had not got acknowledged goes to the buffer, in seq order.
+    private func endConnection() {
+        teardown = false
+        let uptime = connected ? ContinuousClock.now - connectedSince : .zero
+        connected = false
+        connection = nil
+        let unacknowledged = inflight.values.filter { !$0.fromBuffer }.map(\.entry).sorted { $0.seq < $1.seq }
+        inflight.removeAll()
+        pendingWrites = unacknowledged + memoryQueue + pendingWrites
+        memoryQueue.removeAll()
+        commitBuffer()
+        backoff.connectionEnded(after: uptime)
+        let delay = backoff.nextDelay(using: &random)
+        nextConnect = ContinuousClock.now.advanced(by: delay)
+        logger.info("reconnecting in \(DurationText.format(delay)); \(buffer.eventCount) event(s) buffered")
+    }
+
+    private func pollTimeout() -> Int32 {
+        if !pendingWrites.isEmpty, retryCommitAt == nil { return 0 }
+        if connection == nil { return Int32(max(0, min(1000, (nextConnect - ContinuousClock.now).milliseconds))) }
+        return 1000
+    }
+
+    private func pollOnce(timeoutMs: Int32) {
+        var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        let socket = connection?.socket ?? -1
+        if socket >= 0 {
+            fds.append(pollfd(fd: socket, events: Int16(POLLIN) | (connection!.wantsWrite ? Int16(POLLOUT) : 0), revents: 0))
+        }
+        let n = poll(&fds, nfds_t(fds.count), timeoutMs)
+        if n > 0, fds[0].revents & Int16(POLLIN) != 0 {
+            var drain = [UInt8](repeating: 0, count: 256)
+            while read(wakeRead, &drain, drain.count) > 0 {}
+        }
+        guard let connection, socket >= 0 else { return }
+        if fds.count > 1, fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0, connection.loopRead() != 0 { teardown = true }
+        if !teardown, connection.wantsWrite, connection.loopWrite() != 0 { teardown = true }
+        if !teardown, connection.loopMisc() != 0 { teardown = true }
+    }
+
+    private func shutDown() {
+        // Whatever was not acknowledged is committed, so a restart sends it.
+        let unacknowledged = inflight.values.filter { !$0.fromBuffer }.map(\.entry).sorted { $0.seq < $1.seq }
+        let late = lock.withLock { () -> [OfflineBuffer.Entry] in defer { inbox.removeAll() }; return inbox }
+        pendingWrites = unacknowledged + memoryQueue + pendingWrites + late
+        memoryQueue.removeAll()
+        inflight.removeAll()
+        retryCommitAt = nil
+        commitBuffer()
+        if let connection, connected {
+            _ = try? connection.publish(topic: statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
+            for _ in 0..<20 where connection.wantsWrite { _ = connection.loopWrite(); usleep(5000) }
+            connection.disconnect()
+            _ = connection.loopWrite()
+        }
+        connection = nil
+        connected = false
+        lock.withLock {
+            sharedCounters = counters
+            sharedConnected = false
+        }
+        logger.notice("forwarder stopped: \(counters.acknowledged) acknowledged, \(buffer.eventCount) left in the buffer")
+    }
+}

@@ -1,0 +1,186 @@
+// The one wrapper around libmosquitto: a connection that owns its handle, driven by the caller's
+// own poll loop (mosquitto_loop_read/write/misc), so libmosquitto never starts a thread, never
+// reconnects on its own and never queues more than the caller hands it. Not thread-safe: create,
+// use and destroy it on one thread; its callbacks run on that thread, inside the loop calls.
+
+import CMosquitto
+
+public struct MQTTError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public var description: String { message }
+}
+
+public struct MQTTOptions: Sendable {
+    public var host: String
+    public var port: Int
+    public var clientID: String
+    public var protocolV5: Bool
+    public var username: String?
+    public var password: String?
+    public var keepaliveSeconds: Int
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+    public var useTLS: Bool
+    public var insecure: Bool
+    /// Last will: published by the broker if we vanish.
+    public var will: (topic: String, payload: String, retain: Bool)?
+
+    public init(host: String, port: Int, clientID: String, protocolV5: Bool = true, username: String? = nil,
+                password: String? = nil, keepaliveSeconds: Int = 30, useTLS: Bool = false, caFile: String? = nil,
+                certFile: String? = nil, keyFile: String? = nil, insecure: Bool = false,
+                will: (topic: String, payload: String, retain: Bool)? = nil) {
+        self.host = host
+        self.port = port
+        self.clientID = clientID
+        self.protocolV5 = protocolV5
+        self.username = username
+        self.password = password
+        self.keepaliveSeconds = keepaliveSeconds
+        self.useTLS = useTLS
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.insecure = insecure
+        self.will = will
+    }
+}
+
+public final class MQTTConnection {
+    public let options: MQTTOptions
+    private var handle: OpaquePointer?
+
+    /// CONNACK: 0 = accepted; otherwise the (v5) reason code or (3.1.1) return code.
+    public var onConnect: ((Int32) -> Void)?
+    /// 0 = we asked for it; anything else = lost.
+    public var onDisconnect: ((Int32) -> Void)?
+    /// PUBACK for a QoS 1 message (or the send of a QoS 0 one): mid and MQTT 5 reason code (0 = success).
+    public var onPublish: ((Int32, Int32) -> Void)?
+    public var onMessage: ((String, [UInt8]) -> Void)?
+
+    private static let libraryReady: Bool = { mosquitto_lib_init() == MOSQ_ERR_SUCCESS.rawValue }()
+
+    public init(options: MQTTOptions) throws(MQTTError) {
+        guard MQTTConnection.libraryReady else { throw MQTTError(code: -1, message: "libmosquitto failed to initialise") }
+        self.options = options
+        guard let mosq = mosquitto_new(options.clientID, true, nil) else {
+            throw MQTTError(code: MOSQ_ERR_NOMEM.rawValue, message: "libmosquitto could not create a client (out of memory?)")
+        }
+        handle = mosq
+        mosquitto_user_data_set(mosq, Unmanaged.passUnretained(self).toOpaque())
+        try check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, options.protocolV5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311),
+                  "setting the protocol version")
+        _ = mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)  // no 40 ms Nagle stalls on small events
+        if let username = options.username {
+            try check(mosquitto_username_pw_set(mosq, username, options.password), "setting the username")
+        }
+        if options.useTLS {
+            let rc = mosquitto_tls_set(mosq, options.caFile, options.caFile == nil ? "/etc/ssl/certs" : nil,
+                                       options.certFile, options.keyFile, nil)
+            try check(rc, "setting up TLS (check ca_file, cert_file and key_file)")
+            if options.insecure { _ = mosquitto_tls_insecure_set(mosq, true) }
+        }
+        if let will = options.will {
+            let rc = will.payload.withCString { mosquitto_will_set(mosq, will.topic, Int32(will.payload.utf8.count), $0, 1, will.retain) }
+            try check(rc, "setting the last will")
+        }
+        installCallbacks(mosq)
+    }
+
+    deinit {
+        if let handle { mosquitto_destroy(handle) }
+    }
+
+    private func installCallbacks(_ mosq: OpaquePointer) {
+        if options.protocolV5 {
+            mosquitto_connect_v5_callback_set(mosq) { _, obj, rc, _, _ in MQTTConnection.from(obj)?.onConnect?(rc) }
+            mosquitto_disconnect_v5_callback_set(mosq) { _, obj, rc, _ in MQTTConnection.from(obj)?.onDisconnect?(rc) }
+            mosquitto_publish_v5_callback_set(mosq) { _, obj, mid, reason, _ in MQTTConnection.from(obj)?.onPublish?(mid, reason) }
+            mosquitto_message_v5_callback_set(mosq) { _, obj, message, _ in MQTTConnection.deliver(obj, message) }
+        } else {
+            mosquitto_connect_callback_set(mosq) { _, obj, rc in MQTTConnection.from(obj)?.onConnect?(rc) }
+            mosquitto_disconnect_callback_set(mosq) { _, obj, rc in MQTTConnection.from(obj)?.onDisconnect?(rc) }
+            mosquitto_publish_callback_set(mosq) { _, obj, mid in MQTTConnection.from(obj)?.onPublish?(mid, 0) }
+            mosquitto_message_callback_set(mosq) { _, obj, message in MQTTConnection.deliver(obj, message) }
+        }
+    }
+
+    private static func from(_ obj: UnsafeMutableRawPointer?) -> MQTTConnection? {
+        obj.map { Unmanaged<MQTTConnection>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    private static func deliver(_ obj: UnsafeMutableRawPointer?, _ message: UnsafePointer<mosquitto_message>?) {
+        guard let connection = from(obj), let message = message?.pointee, let topic = message.topic else { return }
+        let payload = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(message.payloadlen))) } ?? []
+        connection.onMessage?(String(cString: topic), payload)
+    }
+
+    private var mosq: OpaquePointer { handle! }
+
+    private func check(_ rc: Int32, _ what: String) throws(MQTTError) {
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: rc, message: "\(what): \(MQTTConnection.describe(rc))") }
+    }
+
+    /// Starts a non-blocking connect; completion arrives through `onConnect`.
+    public func connect() throws(MQTTError) {
+        let rc = mosquitto_connect_async(mosq, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
+        try check(rc, "connecting to \(options.host):\(options.port)")
+    }
+
+    public func disconnect() {
+        _ = mosquitto_disconnect(mosq)
+    }
+
+    /// Queues one message; returns its mid. libmosquitto writes it at once when the socket allows.
+    public func publish(topic: String, payload: [UInt8], qos: Int, retain: Bool) throws(MQTTError) -> Int32 {
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes { mosquitto_publish(mosq, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain) }
+        try check(rc, "publishing to \(topic)")
+        return mid
+    }
+
+    public func subscribe(_ topic: String, qos: Int) throws(MQTTError) {
+        var mid: Int32 = 0
+        try check(mosquitto_subscribe(mosq, &mid, topic, Int32(qos)), "subscribing to \(topic)")
+    }
+
+    /// The socket to poll, or -1 when not connected.
+    public var socket: Int32 { mosquitto_socket(mosq) }
+    public var wantsWrite: Bool { mosquitto_want_write(mosq) }
+
+    /// Each returns MOSQ_ERR_SUCCESS (0) or an error code; a non-zero code means the connection is gone.
+    public func loopRead() -> Int32 { mosquitto_loop_read(mosq, 64) }
+    public func loopWrite() -> Int32 { mosquitto_loop_write(mosq, 64) }
+    public func loopMisc() -> Int32 { mosquitto_loop_misc(mosq) }
+
+    /// A libmosquitto error code, and what to check.
+    public static func describe(_ rc: Int32) -> String {
+        let text = String(cString: mosquitto_strerror(rc))
+        switch rc {
+        case MOSQ_ERR_CONN_REFUSED.rawValue: return "\(text) (check the broker address and that it is running)"
+        case MOSQ_ERR_NO_CONN.rawValue: return "\(text) (not connected)"
+        case MOSQ_ERR_CONN_LOST.rawValue: return "\(text) (the broker closed the connection or the network dropped)"
+        case MOSQ_ERR_TLS.rawValue: return "\(text) (check ca_file, the certificate's host name, cert_file and key_file)"
+        case MOSQ_ERR_AUTH.rawValue, MOSQ_ERR_ACL_DENIED.rawValue: return "\(text) (check username and password)"
+        case MOSQ_ERR_ERRNO.rawValue: return "\(text) (a system call failed: network unreachable, connection refused or reset)"
+        case MOSQ_ERR_EAI.rawValue: return "\(text) (the broker's host name does not resolve)"
+        case MOSQ_ERR_PAYLOAD_SIZE.rawValue: return "\(text) (the broker's maximum packet size is smaller)"
+        default: return text
+        }
+    }
+
+    /// A CONNACK refusal in words.
+    public func describeConnack(_ rc: Int32) -> String {
+        if options.protocolV5 { return String(cString: mosquitto_reason_string(rc)) + " (reason code \(rc))" }
+        return String(cString: mosquitto_connack_string(rc))
+    }
+}
+
+extension MQTTConnection {
+    /// Whether `topic` matches the subscription filter `filter` (`+` and `#` wildcards).
+    public static func topic(_ topic: String, matches filter: String) -> Bool {
+        var result = false
+        return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS.rawValue && result
+    }
+}

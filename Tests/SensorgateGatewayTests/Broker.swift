@@ -1,0 +1,145 @@
+// A real mosquitto on a random loopback port, with persistence in a temp dir so a subscriber's
+// session (and its queued QoS 1 messages) survives the broker being stopped and started again.
+
+import Foundation
+
+final class Broker {
+    let port: Int
+    let dir: TemporaryDirectory
+    private var pid: pid_t?
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        port = try Broker.freePort()
+        _ = try dir.write("mosquitto.conf", """
+            listener \(port) 127.0.0.1
+            allow_anonymous true
+            persistence true
+            persistence_location \(dir.url.path)/
+            autosave_interval 1
+            user root
+            log_dest stderr
+            log_type error
+            """)
+        try start()
+    }
+
+    deinit { stop() }
+
+    func start() throws {
+        pid = try spawnWithDefaultSignals("/usr/sbin/mosquitto", ["-c", dir.url.appendingPathComponent("mosquitto.conf").path],
+                                          output: dir.url.appendingPathComponent("broker.log").path)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !Broker.accepts(port) { Thread.sleep(forTimeInterval: 0.02) }
+    }
+
+    /// SIGTERM by PID; mosquitto saves its sessions on the way out.
+    func stop() {
+        guard let pid else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        self.pid = nil
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+/// mosquitto_sub with a persistent QoS 1 session, writing `topic payload` lines to a file.
+final class Subscriber {
+    private let pid: pid_t
+    private let dir: TemporaryDirectory
+    private var outputPath: String { dir.url.appendingPathComponent("sub.txt").path }
+
+    init(port: Int, filter: String = "sensorgate/#") throws {
+        dir = try TemporaryDirectory()
+        let path = dir.url.appendingPathComponent("sub.txt").path
+        pid = try spawnWithDefaultSignals("/usr/bin/mosquitto_sub",
+                                          ["-p", String(port), "-t", filter, "-q", "1", "-v", "-c", "-i", "test-sub-\(port)"],
+                                          output: path)
+        Thread.sleep(forTimeInterval: 0.3)  // let it subscribe
+    }
+
+    deinit {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    /// Complete lines only (a line being written has no newline yet).
+    var lines: [String] {
+        guard let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let end = text.lastIndex(of: "\n") else { return [] }
+        return text[..<end].split(separator: "\n").map(String.init)
+    }
+
+    /// (topic, seq, parsed JSON) of each event message, in arrival order.
+    var events: [(topic: String, seq: UInt64, json: [String: Any])] {
+        lines.compactMap { line in
+            guard let space = line.firstIndex(of: " ") else { return nil }
+            let topic = String(line[..<space])
+            guard let data = line[line.index(after: space)...].data(using: .utf8),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let seq = (json["seq"] as? NSNumber)?.uint64Value else { return nil }
+            return (topic, seq, json)
+        }
+    }
+
+    var seqs: [UInt64] { events.map(\.seq) }
+
+    func waitFor(timeout: TimeInterval = 30, _ predicate: (Subscriber) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if predicate(self) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return predicate(self)
+    }
+}
+
+/// posix_spawn with every signal unblocked and at its default action: test threads (dispatch
+/// workers) block signals, and a child inherits that mask, so SIGTERM would never reach it.
+func spawnWithDefaultSignals(_ path: String, _ arguments: [String], output: String) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t(), all = sigset_t()
+    sigemptyset(&empty)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+    guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+    return pid
+}

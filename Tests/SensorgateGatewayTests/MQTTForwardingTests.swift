@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+/// The gateway against a real mosquitto: forwarding, outages, kill -9, `mode: always`, buffer limits.
+@Suite(.serialized) struct MQTTForwardingTests {
+    static func config(_ dir: TemporaryDirectory, port: Int, buffer: String = "", interval: String = "10ms") throws -> URL {
+        try dir.write("gateway.yaml", """
+            gateway: { id: test-gw, state_dir: ./state }
+            mqtt: { url: "mqtt://127.0.0.1:\(port)", max_inflight: 20 }
+            \(buffer)
+            devices:
+              - { id: living, adapter: simulated, kind: temperature, interval: \(interval), location: living room }
+            """)
+    }
+
+    /// First arrival of each seq, in arrival order.
+    static func firstArrivals(_ seqs: [UInt64]) -> [UInt64] {
+        var seen = Set<UInt64>()
+        return seqs.filter { seen.insert($0).inserted }
+    }
+
+    @Test func eventsArriveWithSpecTopicsAndPayloadsInSeqOrder() throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        let dir = try TemporaryDirectory()
+        let gateway = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port).path])
+        #expect(subscriber.waitFor { $0.seqs.count >= 30 })
+        gateway.signal(SIGTERM)
+        #expect(gateway.waitForExit() == 0)
+        let printed = gateway.seqs
+        #expect(subscriber.waitFor(timeout: 10) { Set($0.seqs) == Set(printed) })
+        let events = subscriber.events
+        #expect(events.map(\.seq) == Array(1...UInt64(events.count)))
+        let first = try #require(events.first)
+        #expect(first.topic == "sensorgate/test-gw/TemperatureReading/living")
+        #expect(first.json["specversion"] as? String == "1.0")
+        #expect(first.json["source"] as? String == "sensorgate/test-gw")
+        #expect(first.json["subject"] as? String == "living")
+        #expect((first.json["data"] as? [String: Any])?["location"] as? String == "living room")
+        #expect(subscriber.lines.contains("sensorgate/test-gw/status offline"))
+    }
+
+    @Test func brokerOutageLosesNothingAndDrainsInOrder() throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        let dir = try TemporaryDirectory()
+        let config = try Self.config(dir, port: broker.port)
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(subscriber.waitFor { $0.seqs.count >= 20 })
+        broker.stop()
+        let beforeOutage = gateway.seqs.last ?? 0
+        #expect(gateway.waitFor { _ in (gateway.seqs.last ?? 0) > beforeOutage + 100 })  // events keep coming
+        try broker.start()
+        #expect(gateway.waitFor { $0.contains("sending") && $0.contains("buffered event(s) first") })
+        let target = (gateway.seqs.last ?? 0) + 20
+        #expect(subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
+        gateway.signal(SIGTERM)
+        #expect(gateway.waitForExit() == 0)
+        let printed = gateway.seqs
+        #expect(subscriber.waitFor(timeout: 10) { Set($0.seqs).isSuperset(of: printed) })
+        let arrivals = Self.firstArrivals(subscriber.seqs)
+        #expect(arrivals == arrivals.sorted())  // buffered ones first, then newer
+        #expect(Set(arrivals) == Set(1...UInt64(printed.count)))
+        let (status, stats) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        #expect(status == 0)
+        #expect(stats.contains("\"events\": 0"))
+    }
+
+    @Test func eventsBufferedBeforeAKill9AreDeliveredAfterRestart() throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        broker.stop()
+        let dir = try TemporaryDirectory()
+        let config = try Self.config(dir, port: broker.port)
+        let first = try GatewayProcess(["run", "--config", config.path])
+        #expect(first.waitFor { _ in first.seqs.count >= 100 })
+        first.signal(SIGKILL)
+        _ = first.waitForExit()
+        let (_, statsText) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        let stats = try JSONSerialization.jsonObject(with: Data(statsText.split(separator: "\n").last!.utf8)) as! [String: Any]
+        let oldest = (stats["oldest_seq"] as! NSNumber).uint64Value, newest = (stats["newest_seq"] as! NSNumber).uint64Value
+        #expect(oldest == 1)
+        #expect(newest >= 90)  // at most the last group commit is lost to kill -9
+        try broker.start()
+        let second = try GatewayProcess(["run", "--config", config.path])
+        #expect(subscriber.waitFor { Set($0.seqs).isSuperset(of: oldest...newest) })
+        second.signal(SIGTERM)
+        #expect(second.waitForExit() == 0)
+        #expect(Self.firstArrivals(subscriber.seqs).prefix(Int(newest)) == ArraySlice(1...newest))
+    }
+
+    @Test func modeAlwaysLeavesNoGapAcrossRepeatedKill9() throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        let dir = try TemporaryDirectory()
+        let config = try Self.config(dir, port: broker.port, buffer: "buffer: { mode: always }")
+        for round in 0..<4 {
+            let gateway = try GatewayProcess(["run", "--config", config.path])
+            let target = (subscriber.seqs.max() ?? 0) + 30
+            #expect(subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
+            Thread.sleep(forTimeInterval: Double(round) * 0.037)
+            gateway.signal(SIGKILL)
+            _ = gateway.waitForExit()
+        }
+        let last = try GatewayProcess(["run", "--config", config.path])
+        let target = (subscriber.seqs.max() ?? 0) + 10
+        #expect(subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
+        last.signal(SIGTERM)
+        #expect(last.waitForExit() == 0)
+        let received = Set(subscriber.seqs)
+        let maxSeq = received.max() ?? 0
+        #expect(received == Set(1...maxSeq))  // every seq from 1 up, no gap (duplicates allowed)
+    }
+
+    @Test(arguments: [("drop_oldest", true), ("drop_newest", false)])
+    func fullBufferFollowsOnFullAndCountsDrops(policy: String, keepsNewest: Bool) throws {
+        let port = try Broker.freePort()  // nothing listens: the broker is unreachable throughout
+        let dir = try TemporaryDirectory()
+        let config = try Self.config(dir, port: port, buffer: "buffer: { max_events: 50, on_full: \(policy) }", interval: "5ms")
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(gateway.waitFor { _ in gateway.seqs.count >= 200 })
+        gateway.signal(SIGTERM)
+        #expect(gateway.waitForExit() == 0)
+        let emitted = UInt64(gateway.seqs.count)
+        let (_, statsText) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        let stats = try JSONSerialization.jsonObject(with: Data(statsText.split(separator: "\n").last!.utf8)) as! [String: Any]
+        #expect((stats["events"] as! NSNumber).intValue == 50)
+        #expect((stats["dropped"] as! NSNumber).uint64Value == emitted - 50)
+        let oldest = (stats["oldest_seq"] as! NSNumber).uint64Value, newest = (stats["newest_seq"] as! NSNumber).uint64Value
+        if keepsNewest {
+            #expect(newest == emitted && oldest == emitted - 49)
+        } else {
+            #expect(oldest == 1 && newest == 50)
+        }
+        #expect(gateway.output.contains("offline buffer full"))
+    }
+}
