@@ -2,6 +2,8 @@
 // it was made (a duplicate client id, a broker refusing us) does not reset the delay, so it can
 // never turn into a tight reconnect loop; only a connection that stayed up resets it.
 
+import SensorgateCore
+
 public struct ReconnectBackoff: Sendable {
     public let initial: Duration
     public let maximum: Duration
@@ -18,8 +20,7 @@ public struct ReconnectBackoff: Sendable {
     public mutating func nextDelay<R: RandomNumberGenerator>(using random: inout R) -> Duration {
         let exponent = min(attempt, 30)
         attempt += 1
-        let capMs = min(Double(maximum.components.seconds) * 1000 + Double(maximum.components.attoseconds) / 1e15,
-                        (Double(initial.components.seconds) * 1000 + Double(initial.components.attoseconds) / 1e15) * Double(1 << exponent))
+        let capMs = Double(min(maximum.milliseconds, initial.milliseconds << exponent))
         return .milliseconds(Int64(capMs / 2 + Double.random(in: 0...(capMs / 2), using: &random)))
     }
 

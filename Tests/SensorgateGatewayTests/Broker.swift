@@ -8,9 +8,11 @@ final class Broker {
     let dir: TemporaryDirectory
     private var pid: pid_t?
 
-    init() throws {
+    /// `acl`: the text of an ACL file for anonymous clients (mosquitto's `acl_file`).
+    init(acl: String? = nil) throws {
         dir = try TemporaryDirectory()
         port = try Broker.freePort()
+        let extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
         _ = try dir.write("mosquitto.conf", """
             listener \(port) 127.0.0.1
             allow_anonymous true
@@ -20,6 +22,7 @@ final class Broker {
             user root
             log_dest stderr
             log_type error
+            \(extra)
             """)
         try start()
     }

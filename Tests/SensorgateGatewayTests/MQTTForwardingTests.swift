@@ -139,3 +139,76 @@ import Testing
         #expect(gateway.output.contains("offline buffer full"))
     }
 }
+
+/// MQTT input devices and broker refusals, against a real mosquitto.
+@Suite(.serialized) struct MQTTInputAndRefusalTests {
+    func publish(_ port: Int, _ topic: String, _ message: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
+        p.arguments = ["-p", String(port), "-t", topic, "-m", message, "-q", "1"]
+        try p.run()
+        p.waitUntilExit()
+    }
+
+    @Test func inputDeviceTurnsPayloadsIntoEventsAndCountsRejects() throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: test-gw, state_dir: ./state, profiles_dir: \(TestPaths.packageRoot.path)/Devices }
+            mqtt: { url: "mqtt://127.0.0.1:\(broker.port)" }
+            devices:
+              - { id: garage, profile: zigbee2mqtt-temperature, topic: zigbee2mqtt/garage, max_payload: 200B }
+              - { id: hall, profile: zigbee2mqtt-occupancy, topic: zigbee2mqtt/hall }
+            """)
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(gateway.waitFor { $0.contains("connected to") })
+        Thread.sleep(forTimeInterval: 0.2)
+        try publish(broker.port, "zigbee2mqtt/garage", #"{"battery":100,"humidity":56.07,"linkquality":65,"temperature":21.86,"voltage":3005}"#)
+        try publish(broker.port, "zigbee2mqtt/garage", "OFFLINE")
+        try publish(broker.port, "zigbee2mqtt/garage", #"{"temperature":21.5,"padding":"\#(String(repeating: "x", count: 300))"}"#)
+        try publish(broker.port, "zigbee2mqtt/garage", #"{"temperature":140}"#)
+        try publish(broker.port, "zigbee2mqtt/hall", #"{"occupancy":false}"#)
+        try publish(broker.port, "zigbee2mqtt/hall", #"{"occupancy":true}"#)
+        #expect(subscriber.waitFor { $0.events.count >= 2 })
+        #expect(gateway.waitFor { $0.contains("outOfRange") })
+        gateway.signal(SIGTERM)
+        #expect(gateway.waitForExit() == 0)
+        let events = subscriber.events
+        #expect(events.map(\.topic) == ["sensorgate/test-gw/TemperatureReading/garage", "sensorgate/test-gw/MotionDetected/hall"])
+        #expect((events.first?.json["data"] as? [String: Any])?["celsius"] as? Double == 21.86)
+        let output = gateway.output
+        #expect(output.contains("garage: malformed: zigbee2mqtt/garage: not JSON"))
+        #expect(output.contains("garage: oversized: zigbee2mqtt/garage: payload of 3"))
+        #expect(output.contains("garage: outOfRange: zigbee2mqtt/garage: 140 °C is outside the valid range"))
+        #expect(output.contains("3 failed read(s)"))
+    }
+
+    @Test func anEventTheBrokerRefusesIsDeadLetteredAndDoesNotBlockTheRest() throws {
+        let broker = try Broker(acl: """
+            topic write sensorgate/test-gw/TemperatureReading/good
+            topic write sensorgate/test-gw/status
+            topic read sensorgate/#
+            """)
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: test-gw, state_dir: ./state }
+            mqtt: { url: "mqtt://127.0.0.1:\(broker.port)", protocol: 5 }
+            devices:
+              - { id: good, adapter: simulated, kind: temperature, interval: 20ms }
+              - { id: poison, adapter: simulated, kind: temperature, interval: 200ms }
+            """)
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(gateway.waitFor { $0.contains("moved to the dead-letter table") })
+        #expect(subscriber.waitFor { $0.events.count >= 30 })
+        gateway.signal(SIGTERM)
+        #expect(gateway.waitForExit() == 0)
+        #expect(gateway.output.contains("reason 0x87"))
+        #expect(subscriber.events.allSatisfy { $0.topic.hasSuffix("/good") })
+        let (_, stats) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        #expect(!stats.contains("\"dead_letter\": 0"))
+    }
+}

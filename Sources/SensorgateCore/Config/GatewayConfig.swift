@@ -122,6 +122,11 @@ public struct GPIOSettings: Sendable {
 public struct MQTTInputSettings: Sendable {
     public var topic: String
     public var maxPayload: Int64
+
+    public init(topic: String, maxPayload: Int64) {
+        self.topic = topic
+        self.maxPayload = maxPayload
+    }
 }
 
 public struct SimulatedSettings: Sendable {

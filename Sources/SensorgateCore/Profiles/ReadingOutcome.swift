@@ -31,11 +31,11 @@ public enum ReadingOutcome: Sendable, Equatable {
     /// A sentence for the log.
     public var detail: String {
         switch self {
-        case .reading(let c): return "\(roundedCelsius(c)) °C"
+        case .reading(let c): return "\(JSONWriter.number(roundedCelsius(c))) °C"
         case .motion: return "motion"
         case .idle: return "no event"
         case .crcFailed(let d), .malformed(let d), .missingField(let d): return d
-        case .outOfRange(let c): return "\(roundedCelsius(c)) °C is outside the valid range"
+        case .outOfRange(let c): return "\(JSONWriter.number(roundedCelsius(c))) °C is outside the valid range"
         }
     }
 }
