@@ -212,3 +212,29 @@ import Testing
         #expect(!stats.contains("\"dead_letter\": 0"))
     }
 }
+
+extension MQTTInputAndRefusalTests {
+    @Test func duplicateClientIDsBackOffInsteadOfFighting() throws {
+        let broker = try Broker()
+        defer { withExtendedLifetime(broker) {} }
+        let gateways = try (0..<2).map { i -> (GatewayProcess, TemporaryDirectory) in
+            let dir = try TemporaryDirectory()
+            let config = try dir.write("gateway.yaml", """
+                gateway: { id: twin, state_dir: ./state }
+                mqtt: { url: "mqtt://127.0.0.1:\(broker.port)", client_id: same-id }
+                devices:
+                  - { id: t\(i), adapter: simulated, kind: temperature, interval: 50ms }
+                """)
+            return (try GatewayProcess(["run", "--config", config.path]), dir)
+        }
+        Thread.sleep(forTimeInterval: 6)
+        for (gateway, _) in gateways {
+            gateway.signal(SIGTERM)
+            #expect(gateway.waitForExit() == 0)
+            let connects = gateway.output.components(separatedBy: "notice connected to").count - 1
+            // Kicked each time the twin connects; with jittered exponential backoff (0.5 s, 1 s, 2 s, …)
+            // that is a handful of connections in 6 s, not hundreds.
+            #expect(connects >= 1 && connects <= 8, "\(connects) connections")
+        }
+    }
+}
