@@ -9,10 +9,12 @@ final class Broker {
     private var pid: pid_t?
 
     /// `acl`: the text of an ACL file for anonymous clients (mosquitto's `acl_file`).
-    init(acl: String? = nil) throws {
+    /// `tls`: serve TLS only, with the certificates `TestCertificates` made.
+    init(acl: String? = nil, tls: TestCertificates? = nil) throws {
         dir = try TemporaryDirectory()
         port = try Broker.freePort()
-        let extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
+        var extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
+        if let tls { extra += "\ncafile \(tls.caFile)\ncertfile \(tls.serverCert)\nkeyfile \(tls.serverKey)" }
         _ = try dir.write("mosquitto.conf", """
             listener \(port) 127.0.0.1
             allow_anonymous true
@@ -145,4 +147,35 @@ func spawnWithDefaultSignals(_ path: String, _ arguments: [String], output: Stri
     let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
     guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
     return pid
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1, made with openssl.
+final class TestCertificates {
+    let dir: TemporaryDirectory
+    var caFile: String { dir.url.appendingPathComponent("ca.crt").path }
+    var serverCert: String { dir.url.appendingPathComponent("server.crt").path }
+    var serverKey: String { dir.url.appendingPathComponent("server.key").path }
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        let d = dir.url.path
+        _ = try dir.write("san.ext", "subjectAltName=IP:127.0.0.1\n")
+        for args in [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sensorgate test CA",
+             "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.crt"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr"],
+            ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.crt", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "\(d)/san.ext", "-out", "\(d)/server.crt"],
+        ] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw POSIXError(.EIO) }
+        }
+        chmod(serverKey, 0o644)  // mosquitto may read it as another user
+    }
 }

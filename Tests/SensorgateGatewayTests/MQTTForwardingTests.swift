@@ -238,3 +238,36 @@ extension MQTTInputAndRefusalTests {
         }
     }
 }
+
+extension MQTTInputAndRefusalTests {
+    @Test func tlsWithTheRightCAConnectsAndAWrongCAIsAClearError() throws {
+        let certificates = try TestCertificates()
+        let otherCA = try TestCertificates()
+        let broker = try Broker(tls: certificates)
+        let dir = try TemporaryDirectory()
+        defer { withExtendedLifetime((broker, certificates, otherCA, dir)) {} }
+        func run(ca: String) throws -> GatewayProcess {
+            let config = try dir.write("gateway.yaml", """
+                gateway: { id: tls-gw, state_dir: ./state-\(ca.hashValue) }
+                mqtt:
+                  url: "mqtts://127.0.0.1:\(broker.port)"
+                  tls: { ca_file: \(ca) }
+                devices:
+                  - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
+                """)
+            return try GatewayProcess(["run", "--config", config.path])
+        }
+        let good = try run(ca: certificates.caFile)
+        #expect(good.waitFor { $0.contains("forwarder stopped") || $0.contains("notice connected to 127.0.0.1") })
+        good.signal(SIGTERM)
+        #expect(good.waitForExit() == 0)
+        #expect(good.output.contains("acknowledged, 0 left in the buffer"))
+
+        let bad = try run(ca: otherCA.caFile)
+        #expect(bad.waitFor(timeout: 10) { $0.contains("lost the broker") || $0.contains("cannot reach the broker") })
+        bad.signal(SIGTERM)
+        #expect(bad.waitForExit() == 0)
+        #expect(!bad.output.contains("notice connected to"))
+        #expect(bad.output.contains("check ca_file"))
+    }
+}
