@@ -10,14 +10,27 @@ final class Broker {
 
     /// `acl`: the text of an ACL file for anonymous clients (mosquitto's `acl_file`).
     /// `tls`: serve TLS only, with the certificates `TestCertificates` made.
-    init(acl: String? = nil, tls: TestCertificates? = nil) throws {
+    /// `users`: name → password; anonymous clients are then refused.
+    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:]) throws {
         dir = try TemporaryDirectory()
         port = try Broker.freePort()
         var extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
+        if !users.isEmpty {
+            let file = try dir.write("passwd", "")
+            for (user, password) in users {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_passwd")
+                p.arguments = ["-b", file.path, user, password]
+                try p.run()
+                p.waitUntilExit()
+            }
+            chmod(file.path, 0o644)
+            extra += "\npassword_file \(file.path)"
+        }
         if let tls { extra += "\ncafile \(tls.caFile)\ncertfile \(tls.serverCert)\nkeyfile \(tls.serverKey)" }
         _ = try dir.write("mosquitto.conf", """
             listener \(port) 127.0.0.1
-            allow_anonymous true
+            allow_anonymous \(users.isEmpty)
             persistence true
             persistence_location \(dir.url.path)/
             autosave_interval 1

@@ -264,10 +264,47 @@ extension MQTTInputAndRefusalTests {
         #expect(good.output.contains("acknowledged, 0 left in the buffer"))
 
         let bad = try run(ca: otherCA.caFile)
-        #expect(bad.waitFor(timeout: 10) { $0.contains("lost the broker") || $0.contains("cannot reach the broker") })
+        #expect(bad.waitFor(timeout: 10) { $0.contains("cannot connect to") || $0.contains("cannot reach the broker") })
         bad.signal(SIGTERM)
         #expect(bad.waitForExit() == 0)
         #expect(!bad.output.contains("notice connected to"))
         #expect(bad.output.contains("check ca_file"))
+    }
+}
+
+extension MQTTInputAndRefusalTests {
+    @Test func mqtt311WithUsernameAndPasswordFromAFile() throws {
+        let broker = try Broker(users: ["gateway": "s3cret-pw"])
+        let dir = try TemporaryDirectory()
+        defer { withExtendedLifetime((broker, dir)) {} }
+        let passwordFile = try dir.write("mqtt-password", "s3cret-pw\n")
+        chmod(passwordFile.path, 0o600)
+        func config(_ credentials: String) throws -> URL {
+            try dir.write("gateway.yaml", """
+                gateway: { id: auth-gw, state_dir: ./state }
+                mqtt:
+                  url: "mqtt://127.0.0.1:\(broker.port)"
+                  protocol: 3.1.1
+                  username: gateway
+                  \(credentials)
+                devices:
+                  - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
+                """)
+        }
+        let good = try GatewayProcess(["run", "--config", try config("password_file: mqtt-password").path])
+        #expect(good.waitFor { $0.contains("notice connected to 127.0.0.1") })
+        #expect(good.waitFor { $0.contains("#3") })
+        good.signal(SIGTERM)
+        #expect(good.waitForExit() == 0)
+        #expect(good.output.contains("0 left in the buffer"))
+
+        let bad = try GatewayProcess(["run", "--config", try config("password: wrong").path])
+        #expect(bad.waitFor(timeout: 10) { $0.contains("the broker refused the connection") })
+        #expect(bad.waitFor { _ in bad.seqs.count >= 2 })
+        bad.signal(SIGTERM)
+        #expect(bad.waitForExit() == 0)
+        #expect(bad.output.contains("not authorised") || bad.output.contains("not authorized"))
+        #expect(bad.output.contains("left in the buffer"))
+        #expect(!bad.output.contains("0 left in the buffer"))  // events kept for later
     }
 }

@@ -62,6 +62,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var connected = false
     private var connectedSince = ContinuousClock.now
     private var teardown = false
+    private var refusalLogged = false
     private var memoryQueue: [OfflineBuffer.Entry] = []
     private var pendingWrites: [OfflineBuffer.Entry] = []
     private var acknowledgedRows: [UInt64] = []
@@ -296,6 +297,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     // MARK: Connection
 
     private func startConnecting() {
+        refusalLogged = false
         var options = MQTTOptions(host: settings.mqtt.host, port: settings.mqtt.port, clientID: settings.mqtt.clientID,
                                   protocolV5: settings.mqtt.protocolVersion == .v5, username: settings.mqtt.username,
                                   password: settings.password, keepaliveSeconds: Int(settings.mqtt.keepalive.components.seconds),
@@ -307,7 +309,11 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             let connection = try MQTTConnection(options: options)
             connection.onConnect = { [unowned self] rc in connectionAnswered(rc) }
             connection.onDisconnect = { [unowned self] rc in
-                if rc != 0 { logger.warning("lost the broker \(settings.mqtt.host):\(settings.mqtt.port): \(MQTTConnection.describe(rc))") }
+                if rc != 0, connected {
+                    logger.warning("lost the broker \(settings.mqtt.host):\(settings.mqtt.port): \(MQTTConnection.describe(rc))")
+                } else if rc != 0, !refusalLogged {
+                    logger.warning("cannot connect to \(settings.mqtt.host):\(settings.mqtt.port): \(MQTTConnection.describe(rc))")
+                }
                 teardown = true
             }
             connection.onPublish = { [unowned self] mid, reason in acknowledged(mid: mid, reason: reason) }
@@ -323,6 +329,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private func connectionAnswered(_ rc: Int32) {
         guard rc == 0, let connection else {
             logger.error("the broker refused the connection: \(connection?.describeConnack(rc) ?? "\(rc)")")
+            refusalLogged = true
             teardown = true
             return
         }
