@@ -41,7 +41,9 @@ public struct Gateway {
         let firstSeq = await pipeline.nextSeq
         logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s) from \(configPath); next seq \(firstSeq)")
 
-        var devices = startDevices(config, pipeline: pipeline, forwarder: forwarder)
+        let inputBrokers = InputBrokers(main: config.mqtt, password: config.mqtt.flatMap(ConfigFile.password(for:)),
+                                        gatewayID: config.gateway.id, logger: logger)
+        var devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
         forwarder?.start()
         for await number in signals.signals {
             if number == SIGHUP {
@@ -54,7 +56,7 @@ public struct Gateway {
                 await devices.value
                 config = next
                 await pipeline.reconfigure(config)
-                devices = startDevices(config, pipeline: pipeline, forwarder: forwarder)
+                devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
                 logger.notice("reloaded: \(config.devices.count) device(s)")
                 continue
             }
@@ -63,6 +65,7 @@ public struct Gateway {
         }
         devices.cancel()
         await devices.value
+        inputBrokers.stopAll()
         forwarder?.stop()
         await pipeline.close()
         let (failed, emitted, nextSeq) = (await pipeline.failures.total, await pipeline.emitted, await pipeline.nextSeq)
@@ -79,9 +82,12 @@ public struct Gateway {
     }
 
     /// One task per device, all children of the returned task.
-    private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline, forwarder: MQTTForwarder?) -> Task<Void, Never> {
+    private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline, forwarder: MQTTForwarder?,
+                              inputBrokers: InputBrokers) -> Task<Void, Never> {
         let adapters = config.devices.compactMap { makeAdapter(for: $0, in: config) }
-        forwarder?.setSubscriptions(adapters.compactMap { ($0 as? MQTTInputAdapter).map { ($0.topic, $0.handler) } })
+        let inputs = adapters.compactMap { $0 as? MQTTInputAdapter }
+        forwarder?.setSubscriptions(inputs.filter { $0.broker == nil }.map { ($0.topic, $0.handler) })
+        inputBrokers.subscribe(inputs.filter { $0.broker != nil })
         let logger = self.logger
         return Task {
             await withTaskGroup(of: Void.self) { group in

@@ -308,3 +308,30 @@ extension MQTTInputAndRefusalTests {
         #expect(!bad.output.contains("0 left in the buffer"))  // events kept for later
     }
 }
+
+extension MQTTInputAndRefusalTests {
+    @Test func anInputDeviceOnAnotherBroker() throws {
+        let events = try Broker()
+        let zigbee = try Broker()
+        let subscriber = try Subscriber(port: events.port)
+        let dir = try TemporaryDirectory()
+        defer { withExtendedLifetime((events, zigbee, subscriber, dir)) {} }
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: test-gw, state_dir: ./state, profiles_dir: \(TestPaths.packageRoot.path)/Devices }
+            mqtt: { url: "mqtt://127.0.0.1:\(events.port)" }
+            devices:
+              - { id: garage, profile: zigbee2mqtt-temperature, topic: zigbee2mqtt/garage, broker: "mqtt://127.0.0.1:\(zigbee.port)" }
+            """)
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(gateway.waitFor { $0.components(separatedBy: "notice connected to").count == 3 })
+        Thread.sleep(forTimeInterval: 0.2)
+        try publish(zigbee.port, "zigbee2mqtt/garage", #"{"temperature":4.5}"#)
+        try publish(events.port, "zigbee2mqtt/garage", #"{"temperature":99.5}"#)  // the wrong broker: ignored
+        #expect(subscriber.waitFor { !$0.events.isEmpty })
+        Thread.sleep(forTimeInterval: 0.3)
+        gateway.signal(SIGTERM)
+        #expect(gateway.waitForExit() == 0)
+        #expect(subscriber.events.map(\.topic) == ["sensorgate/test-gw/TemperatureReading/garage"])
+        #expect((subscriber.events.first?.json["data"] as? [String: Any])?["celsius"] as? Double == 4.5)
+    }
+}

@@ -14,6 +14,8 @@ public struct MQTTInputAdapter: DeviceAdapter {
 
     public let deviceID: String
     public let topic: String
+    /// Another broker to subscribe on, nil for the gateway's own.
+    public let broker: BrokerURL?
     private let decoder: ReadingDecoder
     private let maxPayload: Int
     private let messages: AsyncStream<Message>
@@ -25,6 +27,7 @@ public struct MQTTInputAdapter: DeviceAdapter {
     public init(deviceID: String, settings: MQTTInputSettings, spec: ReadingSpec) throws(ReadingDecoder.InvalidPattern) {
         self.deviceID = deviceID
         topic = settings.topic
+        broker = settings.broker
         decoder = try ReadingDecoder(spec: spec)
         maxPayload = Int(settings.maxPayload)
         (messages, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(MQTTInputAdapter.queueLimit))

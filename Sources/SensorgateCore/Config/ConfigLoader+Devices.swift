@@ -17,7 +17,7 @@ extension ConfigLoading {
         .sysfs: ["path", "interval"],
         .serial: ["port", "baud", "data_bits", "parity", "stop_bits", "max_line_length"],
         .gpio: ["chip", "line", "debounce", "bias"],
-        .mqtt: ["topic", "max_payload"],
+        .mqtt: ["topic", "max_payload", "broker"],
         .simulated: ["kind", "interval", "start", "step", "min", "max", "rate", "seed", "fail_rate"],
     ]
     static let allDeviceKeys: [String] = {
@@ -286,7 +286,14 @@ extension ConfigLoading {
         case .mqtt:
             let topic = required("topic", "the MQTT topic to subscribe to").flatMap { reader.string($0, "topic") }
             let maxPayload = s["max_payload"].flatMap { reader.size($0, "max_payload") } ?? 64 * 1024
-            return topic.map { .mqtt(MQTTInputSettings(topic: $0, maxPayload: maxPayload)) }
+            var broker: BrokerURL? = nil
+            if let bv = s["broker"], let text = reader.string(bv, "broker") {
+                broker = BrokerURL(text)
+                if broker == nil {
+                    reader.error("'broker' must look like mqtt://host:1883 or mqtts://host:8883, got \(bv.shown)", at: bv.location)
+                }
+            }
+            return topic.map { .mqtt(MQTTInputSettings(topic: $0, maxPayload: maxPayload, broker: broker)) }
         case .simulated:
             return loadSimulated(s, required: required)
         }

@@ -268,7 +268,7 @@ struct DeviceRef {
 }
 
 /// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).
-public struct BrokerURL: Sendable, Equatable {
+public struct BrokerURL: Sendable, Hashable {
     public var host: String
     public var port: Int
     public var tls: Bool

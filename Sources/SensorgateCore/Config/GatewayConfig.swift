@@ -65,6 +65,8 @@ public struct BufferSettings: Sendable {
     public var maxBytes: Int64 = 256 * 1024 * 1024
     public var onFull: OnFull = .dropOldest
     public var sync: Sync = .normal
+
+    public init() {}
 }
 
 public enum AdapterKind: String, Sendable, CaseIterable {
@@ -122,10 +124,13 @@ public struct GPIOSettings: Sendable {
 public struct MQTTInputSettings: Sendable {
     public var topic: String
     public var maxPayload: Int64
+    /// Another broker to subscribe on; nil means the gateway's own (`mqtt.url`).
+    public var broker: BrokerURL?
 
-    public init(topic: String, maxPayload: Int64) {
+    public init(topic: String, maxPayload: Int64, broker: BrokerURL? = nil) {
         self.topic = topic
         self.maxPayload = maxPayload
+        self.broker = broker
     }
 }
 

@@ -26,6 +26,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         public var bufferPath: String
         /// In-memory queue limit (offline mode) before events spill to SQLite.
         public var memoryQueueLimit = 2000
+        /// Only subscriptions, for `mqtt` devices on another broker: no events, no buffer, no status.
+        public var inputOnly = false
     }
 
     public struct Counters: Sendable {
@@ -57,7 +59,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     // Owned by the forwarder thread.
-    private let buffer: OfflineBuffer
+    private let buffer: OfflineBuffer?
     private var connection: MQTTConnection?
     private var connected = false
     private var connectedSince = ContinuousClock.now
@@ -80,11 +82,12 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         statusTopic = "\(settings.mqtt.topicPrefix)/\(settings.gatewayID)/status"
-        buffer = try OfflineBuffer(path: settings.bufferPath, maxEvents: settings.buffer.maxEvents,
-                                   maxBytes: settings.buffer.maxBytes,
-                                   onFull: settings.buffer.onFull == .dropOldest ? .dropOldest : .dropNewest,
-                                   synchronous: settings.buffer.sync == .full ? .full : .normal)
-        if let aside = buffer.movedAside {
+        let buffer = settings.inputOnly ? nil : try OfflineBuffer(
+            path: settings.bufferPath, maxEvents: settings.buffer.maxEvents, maxBytes: settings.buffer.maxBytes,
+            onFull: settings.buffer.onFull == .dropOldest ? .dropOldest : .dropNewest,
+            synchronous: settings.buffer.sync == .full ? .full : .normal)
+        self.buffer = buffer
+        if let aside = buffer?.movedAside {
             logger.error("the offline buffer \(settings.bufferPath) could not be read and was moved to \(aside); starting an empty buffer")
         }
         var fds: [Int32] = [0, 0]
@@ -93,7 +96,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         wakeWrite = fds[1]
         _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
         _ = fcntl(wakeWrite, F_SETFL, O_NONBLOCK)
-        if !buffer.isEmpty {
+        if let buffer, !buffer.isEmpty {
             logger.notice("offline buffer holds \(buffer.eventCount) event(s) from before; they go first")
         }
     }
@@ -106,6 +109,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     /// Where `mode: always` resumes: the seq after the last event committed by the previous run,
     /// which used `mode: always` too (offline runs clear it). Call before `start()`.
     public func resumeSeq() throws -> UInt64? {
+        guard let buffer else { return nil }
         if settings.buffer.mode == .always { return try buffer.storedNextSeq() }
         try buffer.clearStoredNextSeq()
         return nil
@@ -184,7 +188,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
 
     private func route(_ entries: [OfflineBuffer.Entry]) {
         for entry in entries {
-            if settings.buffer.mode == .always || !connected || !buffer.isEmpty || !pendingWrites.isEmpty
+            if settings.buffer.mode == .always || !connected || bufferedCount > 0 || !pendingWrites.isEmpty
                 || memoryQueue.count >= settings.memoryQueueLimit {
                 // The memory queue holds older events: they go to the buffer first, keeping seq order.
                 if !memoryQueue.isEmpty {
@@ -200,7 +204,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
 
     /// One group commit: new rows in, acknowledged rows out.
     private func commitBuffer() {
-        guard !pendingWrites.isEmpty || !acknowledgedRows.isEmpty else { return }
+        guard let buffer, !pendingWrites.isEmpty || !acknowledgedRows.isEmpty else { return }
         if let retry = retryCommitAt, ContinuousClock.now < retry { return }
         let nextSeq = settings.buffer.mode == .always ? pendingWrites.last.map { $0.seq + 1 } : nil
         do {
@@ -230,7 +234,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private func fillWindow() {
         let window = settings.mqtt.maxInflight
         while inflight.count < window, connected, !teardown {
-            if let newest = buffer.newestSeq, newest > bufferCursor {
+            if let buffer, let newest = buffer.newestSeq, newest > bufferCursor {
                 let batch: [OfflineBuffer.Entry]
                 do { batch = try buffer.read(after: bufferCursor, limit: window - inflight.count) } catch {
                     logger.error("cannot read the offline buffer: \(error)")
@@ -241,7 +245,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
                     bufferCursor = entry.seq
                     guard publish(entry, fromBuffer: true) else { return }
                 }
-            } else if !memoryQueue.isEmpty, pendingWrites.isEmpty, buffer.isEmpty {
+            } else if !memoryQueue.isEmpty, pendingWrites.isEmpty, bufferedCount == 0 {
                 let entry = memoryQueue.removeFirst()
                 guard publish(entry, fromBuffer: false) else {
                     memoryQueue.insert(entry, at: 0)
@@ -276,7 +280,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             if tries >= 3 {
                 refusals[entry.seq] = nil
                 do {
-                    try buffer.moveToDeadLetter(entry, reason: Int(reason))
+                    try buffer?.moveToDeadLetter(entry, reason: Int(reason))
                     counters.deadLettered += 1
                     logger.error("the broker refused seq \(entry.seq) on \(entry.topic) \(tries) times (reason 0x\(String(reason, radix: 16))); moved to the dead-letter table")
                 } catch {
@@ -304,7 +308,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
                                   useTLS: settings.mqtt.useTLS, caFile: settings.mqtt.tls?.caFile?.value,
                                   certFile: settings.mqtt.tls?.certFile?.value, keyFile: settings.mqtt.tls?.keyFile?.value,
                                   insecure: settings.mqtt.tls?.insecure ?? false)
-        options.will = (statusTopic, "offline", true)
+        if !settings.inputOnly { options.will = (statusTopic, "offline", true) }
         do {
             let connection = try MQTTConnection(options: options)
             connection.onConnect = { [unowned self] rc in connectionAnswered(rc) }
@@ -337,8 +341,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         connectedSince = .now
         counters.connects += 1
         bufferCursor = 0
-        logger.notice("connected to \(settings.mqtt.host):\(settings.mqtt.port)\(buffer.isEmpty ? "" : "; sending \(buffer.eventCount) buffered event(s) first")")
-        _ = try? connection.publish(topic: statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
+        logger.notice("connected to \(settings.mqtt.host):\(settings.mqtt.port)\(bufferedCount == 0 ? "" : "; sending \(bufferedCount) buffered event(s) first")")
+        if !settings.inputOnly {
+            _ = try? connection.publish(topic: statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
+        }
         subscribeAll()
     }
 
@@ -371,8 +377,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         backoff.connectionEnded(after: uptime)
         let delay = backoff.nextDelay(using: &random)
         nextConnect = ContinuousClock.now.advanced(by: delay)
-        logger.info("reconnecting in \(DurationText.format(delay)); \(buffer.eventCount) event(s) buffered")
+        logger.info("reconnecting in \(DurationText.format(delay)); \(bufferedCount) event(s) buffered")
     }
+
+    private var bufferedCount: Int { buffer?.eventCount ?? 0 }
 
     private func pollTimeout() -> Int32 {
         if !pendingWrites.isEmpty, retryCommitAt == nil { return 0 }
@@ -406,7 +414,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         inflight.removeAll()
         retryCommitAt = nil
         commitBuffer()
-        if let connection, connected {
+        if let connection, connected, !settings.inputOnly {
             _ = try? connection.publish(topic: statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
             for _ in 0..<20 where connection.wantsWrite { _ = connection.loopWrite(); usleep(5000) }
             connection.disconnect()
@@ -418,6 +426,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             sharedCounters = counters
             sharedConnected = false
         }
-        logger.notice("forwarder stopped: \(counters.acknowledged) acknowledged, \(buffer.eventCount) left in the buffer")
+        if !settings.inputOnly {
+            logger.notice("forwarder stopped: \(counters.acknowledged) acknowledged, \(bufferedCount) left in the buffer")
+        }
     }
 }
