@@ -39,9 +39,8 @@ public actor EventPipeline {
     public private(set) var failures = FailureCounts()
     public private(set) var emitted = 0
 
-    /// Opens (or creates) `<stateDir>/sensorgate.db` for the sequence.
+    /// Opens (or creates) `<stateDir>/sensorgate.db` for the sequence; `stateDir` must exist.
     public init(config: GatewayConfig, sinks: [any EventSink], resumeSeq: UInt64? = nil, logger: Logger) throws {
-        try FileSystem.createDirectories(config.gateway.stateDir)
         let database = try SQLiteDatabase(path: Paths.join(config.gateway.stateDir, "sensorgate.db"))
         let sync: SQLiteDatabase.Synchronous = config.buffer.sync == .full ? .full : .normal
         try database.configure(synchronous: sync)

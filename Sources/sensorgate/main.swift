@@ -17,6 +17,18 @@ struct GlobalOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+/// Loads a config, printing every diagnostic; exits 1 (after an error count) when it has errors.
+func loadConfigOrExit(_ path: String) throws -> GatewayConfig {
+    let result = ConfigFile.load(path: path)
+    for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
+    guard let config = result.config else {
+        let n = result.diagnostics.errorCount
+        Console.writeError("\(path): \(n) error\(n == 1 ? "" : "s")\n")
+        throw ExitCode(1)
+    }
+    return config
+}
+
 @main
 struct Sensorgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,13 +63,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         global.bootstrap()
-        let result = ConfigFile.load(path: config)
-        for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
-        guard let loaded = result.config else {
-            let n = result.diagnostics.errorCount
-            Console.writeError("\(config): \(n) error\(n == 1 ? "" : "s")\n")
-            throw ExitCode(1)
-        }
+        let loaded = try loadConfigOrExit(config)
         Console.writeOutput(ConfigSummary.line(path: config, config: loaded) + "\n")
     }
 }
@@ -76,9 +82,7 @@ struct Buffer: ParsableCommand {
 
         func run() throws {
             global.bootstrap()
-            let result = ConfigFile.load(path: config)
-            for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
-            guard let loaded = result.config else { throw ExitCode(1) }
+            let loaded = try loadConfigOrExit(config)
             do {
                 Console.writeOutput(try BufferInspection.statsJSON(config: loaded) + "\n")
             } catch {

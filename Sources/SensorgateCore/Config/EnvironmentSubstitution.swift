@@ -43,14 +43,3 @@ enum EnvironmentSubstitution {
         return .success(out)
     }
 }
-
-private extension Substring {
-    func range(of needle: String) -> Range<Substring.Index>? {
-        var start = startIndex
-        while start < endIndex {
-            if self[start...].hasPrefix(needle) { return start..<index(start, offsetBy: needle.count) }
-            start = index(after: start)
-        }
-        return nil
-    }
-}

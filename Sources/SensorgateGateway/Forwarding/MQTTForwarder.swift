@@ -64,7 +64,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var connected = false
     private var connectedSince = ContinuousClock.now
     private var teardown = false
-    private var refusalLogged = false
+    /// Whether this connection's end was already explained in the log.
+    private var failureLogged = false
+    /// The last error a libmosquitto loop call returned.
+    private var loopError: Int32 = 0
     private var memoryQueue: [OfflineBuffer.Entry] = []
     private var pendingWrites: [OfflineBuffer.Entry] = []
     private var acknowledgedRows: [UInt64] = []
@@ -301,7 +304,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     // MARK: Connection
 
     private func startConnecting() {
-        refusalLogged = false
+        failureLogged = false
         var options = MQTTOptions(host: settings.mqtt.host, port: settings.mqtt.port, clientID: settings.mqtt.clientID,
                                   protocolV5: settings.mqtt.protocolVersion == .v5, username: settings.mqtt.username,
                                   password: settings.password, keepaliveSeconds: Int(settings.mqtt.keepalive.components.seconds),
@@ -313,11 +316,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             let connection = try MQTTConnection(options: options)
             connection.onConnect = { [unowned self] rc in connectionAnswered(rc) }
             connection.onDisconnect = { [unowned self] rc in
-                if rc != 0, connected {
-                    logger.warning("lost the broker \(settings.mqtt.host):\(settings.mqtt.port): \(MQTTConnection.describe(rc))")
-                } else if rc != 0, !refusalLogged {
-                    logger.warning("cannot connect to \(settings.mqtt.host):\(settings.mqtt.port): \(MQTTConnection.describe(rc))")
-                }
+                if rc != 0 { explainFailure(rc) }
                 teardown = true
             }
             connection.onPublish = { [unowned self] mid, reason in acknowledged(mid: mid, reason: reason) }
@@ -326,14 +325,27 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             try connection.connect()
         } catch {
             logger.warning("cannot reach the broker \(settings.mqtt.host):\(settings.mqtt.port): \(error)")
+            failureLogged = true
             teardown = true
+        }
+    }
+
+    /// One log line per failed connection: lost (it was up) or cannot connect (it never was).
+    private func explainFailure(_ rc: Int32) {
+        guard !failureLogged else { return }
+        failureLogged = true
+        let broker = "\(settings.mqtt.host):\(settings.mqtt.port)"
+        if connected {
+            logger.warning("lost the broker \(broker): \(MQTTConnection.describe(rc))")
+        } else {
+            logger.warning("cannot connect to \(broker): \(MQTTConnection.describe(rc))")
         }
     }
 
     private func connectionAnswered(_ rc: Int32) {
         guard rc == 0, let connection else {
             logger.error("the broker refused the connection: \(connection?.describeConnack(rc) ?? "\(rc)")")
-            refusalLogged = true
+            failureLogged = true
             teardown = true
             return
         }
@@ -366,6 +378,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     /// Drops the handle; whatever it had not got acknowledged goes to the buffer, in seq order.
     private func endConnection() {
         teardown = false
+        if loopError != 0 { explainFailure(loopError) }
+        loopError = 0
         let uptime = connected ? ContinuousClock.now - connectedSince : .zero
         connected = false
         connection = nil
@@ -400,9 +414,13 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             while read(wakeRead, &drain, drain.count) > 0 {}
         }
         guard let connection, socket >= 0 else { return }
-        if fds.count > 1, fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0, connection.loopRead() != 0 { teardown = true }
-        if !teardown, connection.wantsWrite, connection.loopWrite() != 0 { teardown = true }
-        if !teardown, connection.loopMisc() != 0 { teardown = true }
+        func run(_ call: () -> Int32) {
+            let rc = call()
+            if rc != 0 { loopError = rc; teardown = true }
+        }
+        if fds.count > 1, fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 { run(connection.loopRead) }
+        if !teardown, connection.wantsWrite { run(connection.loopWrite) }
+        if !teardown { run(connection.loopMisc) }
     }
 
     private func shutDown() {

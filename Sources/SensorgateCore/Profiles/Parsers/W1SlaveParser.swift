@@ -55,14 +55,3 @@ func dallasCRC8(_ bytes: ArraySlice<UInt8>) -> UInt8 {
     }
     return crc
 }
-
-private extension String {
-    func range(of needle: String) -> Range<String.Index>? {
-        var start = startIndex
-        while start < endIndex {
-            if self[start...].hasPrefix(needle) { return start..<index(start, offsetBy: needle.count) }
-            start = index(after: start)
-        }
-        return nil
-    }
-}
