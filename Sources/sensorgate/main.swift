@@ -17,16 +17,26 @@ struct GlobalOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Loads a config, printing every diagnostic; exits 1 (after an error count) when it has errors.
-func loadConfigOrExit(_ path: String) throws -> GatewayConfig {
-    let result = ConfigFile.load(path: path)
-    for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
-    guard let config = result.config else {
-        let n = result.diagnostics.errorCount
-        Console.writeError("\(path): \(n) error\(n == 1 ? "" : "s")\n")
-        throw ExitCode(1)
+/// `--config FILE` and the global options, shared by every command that reads a config.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The gateway config file (YAML).")
+    var config: String
+
+    @OptionGroup var global: GlobalOptions
+
+    /// Sets up logging and loads the config, printing every diagnostic; exits 1 (after an error
+    /// count) when it has errors.
+    func load() throws -> GatewayConfig {
+        global.bootstrap()
+        let result = ConfigFile.load(path: config)
+        for diagnostic in result.diagnostics { Console.writeError(diagnostic.description + "\n") }
+        guard let loaded = result.config else {
+            let n = result.diagnostics.errorCount
+            Console.writeError("\(config): \(n) error\(n == 1 ? "" : "s")\n")
+            throw ExitCode(1)
+        }
+        return loaded
     }
-    return config
 }
 
 @main
@@ -40,14 +50,11 @@ struct Sensorgate: AsyncParsableCommand {
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway in the foreground until SIGINT or SIGTERM.")
 
-    @Option(name: .long, help: "The gateway config file (YAML).")
-    var config: String
-
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        global.bootstrap()
-        let status = await Gateway(configPath: config, logger: Logger(label: "sensorgate")).run()
+        options.global.bootstrap()
+        let status = await Gateway(configPath: options.config, logger: Logger(label: "sensorgate")).run()
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -56,15 +63,11 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate a config and every profile it names; print every problem as FILE:LINE:COLUMN.")
 
-    @Option(name: .long, help: "The gateway config file (YAML).")
-    var config: String
-
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        global.bootstrap()
-        let loaded = try loadConfigOrExit(config)
-        Console.writeOutput(ConfigSummary.line(path: config, config: loaded) + "\n")
+        let loaded = try options.load()
+        Console.writeOutput(ConfigSummary.line(path: options.config, config: loaded) + "\n")
     }
 }
 
@@ -75,14 +78,10 @@ struct Buffer: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the offline buffer's state as JSON: events, bytes, oldest_seq, newest_seq, dropped.")
 
-        @Option(name: .long, help: "The gateway config file (YAML).")
-        var config: String
-
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup var options: ConfigOptions
 
         func run() throws {
-            global.bootstrap()
-            let loaded = try loadConfigOrExit(config)
+            let loaded = try options.load()
             do {
                 Console.writeOutput(try BufferInspection.statsJSON(config: loaded) + "\n")
             } catch {
