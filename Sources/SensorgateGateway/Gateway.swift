@@ -84,7 +84,7 @@ public struct Gateway {
     /// One task per device, all children of the returned task.
     private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline, forwarder: MQTTForwarder?,
                               inputBrokers: InputBrokers) -> Task<Void, Never> {
-        let adapters = config.devices.compactMap { makeAdapter(for: $0, in: config) }
+        let adapters = config.devices.compactMap { makeAdapter(for: $0) }
         let inputs = adapters.compactMap { $0 as? MQTTInputAdapter }
         forwarder?.setSubscriptions(inputs.filter { $0.broker == nil }.map { ($0.topic, $0.handler) })
         inputBrokers.subscribe(inputs.filter { $0.broker != nil })
@@ -105,16 +105,13 @@ public struct Gateway {
         }
     }
 
-    private func makeAdapter(for device: DeviceConfig, in config: GatewayConfig) -> (any DeviceAdapter)? {
+    /// `device.reading` is set for every device but simulated ones (ConfigLoader guarantees it).
+    private func makeAdapter(for device: DeviceConfig) -> (any DeviceAdapter)? {
         switch device.settings {
         case .simulated(let settings):
             return SimulatedAdapter(deviceID: device.id, settings: settings, fallbackSeed: UInt64.random(in: .min ... .max))
         case .mqtt(let settings):
-            guard let spec = device.reading, config.mqtt != nil else {
-                logger.error("device '\(device.id)': an mqtt device needs the 'mqtt' section; the device is skipped")
-                return nil
-            }
-            do { return try MQTTInputAdapter(deviceID: device.id, settings: settings, spec: spec) } catch {
+            do { return try MQTTInputAdapter(deviceID: device.id, settings: settings, spec: device.reading!) } catch {
                 logger.error("device '\(device.id)': \(error)")
                 return nil
             }

@@ -34,7 +34,7 @@ public final class SequenceStore {
         save = try database.prepare("UPDATE sequence SET next_seq = ?1 WHERE id = 1")
         if let resumeAt {
             nextValue = max(1, resumeAt)
-            try persist(nextValue, durable: true)
+            try persist(nextValue)
             reservedUntil = nextValue
         }
     }
@@ -44,7 +44,7 @@ public final class SequenceStore {
 
     public func next() throws(SQLiteError) -> UInt64 {
         if nextValue >= reservedUntil {
-            try persist(nextValue + blockSize, durable: true)
+            try persist(nextValue + blockSize)
             reservedUntil = nextValue + blockSize
         }
         defer { nextValue += 1 }
@@ -53,13 +53,14 @@ public final class SequenceStore {
 
     /// Records the exact next number, so a clean restart continues without a gap.
     public func close() throws(SQLiteError) {
-        try persist(nextValue, durable: true)
+        try persist(nextValue)
         reservedUntil = nextValue
     }
 
-    private func persist(_ value: UInt64, durable: Bool) throws(SQLiteError) {
-        if durable { try database.setSynchronous(.full) }
-        defer { if durable { try? database.setSynchronous(normalSync) } }
+    /// Always synchronous=FULL: a power cut must not roll a reservation back.
+    private func persist(_ value: UInt64) throws(SQLiteError) {
+        try database.setSynchronous(.full)
+        defer { try? database.setSynchronous(normalSync) }
         try save.bind(1, Int64(value))
         try save.run()
     }

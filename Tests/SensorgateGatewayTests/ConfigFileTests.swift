@@ -118,6 +118,18 @@ import SensorgateCore
         #expect(ConfigFile.password(for: mqtt) == "s3cret")
     }
 
+    @Test func anMQTTDeviceNeedsAnMQTTSection() throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("c.yaml", """
+            gateway: { id: t, profiles_dir: \(TestPaths.packageRoot.path)/Devices }
+            devices:
+              - { id: garage, profile: zigbee2mqtt-temperature, topic: zigbee2mqtt/garage }
+            """)
+        let result = ConfigFile.load(path: config.path, environment: [:])
+        #expect(result.diagnostics.map(\.description) == [
+            "\(config.path):3:11: error: device 'garage' reads an MQTT topic, but there is no 'mqtt' section to connect with"])
+    }
+
     @Test func missingConfigFileIsOneClearError() {
         let result = ConfigFile.load(path: "/nonexistent/sensorgate.yaml", environment: [:])
         #expect(result.diagnostics.map(\.description) == ["/nonexistent/sensorgate.yaml:1:1: error: cannot read the config file"])

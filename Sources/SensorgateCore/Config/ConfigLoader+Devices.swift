@@ -52,7 +52,7 @@ extension ConfigLoading {
 
     func loadDevice(_ v: YAMLValue, profilesDirs: [String]) -> DeviceConfig? {
         guard let entries = reader.mapping(v, "a device") else { return nil }
-        let t = EntryTable(entries, owner: v)
+        let t = EntryTable(entries)
         guard let idValue = t["id"] else {
             reader.error("a device needs an 'id' (letters, digits, '_' and '-'; it is the events' subject)", at: v.location)
             return nil
@@ -138,7 +138,7 @@ extension ConfigLoading {
 
     func parseProfile(name: String, path: String, text: String) -> LoadedProfile? {
         guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "a profile") else { return nil }
-        let t = EntryTable(entries, owner: root)
+        let t = EntryTable(entries)
         var adapter: AdapterKind? = nil
         if let av = t["adapter"] {
             adapter = reader.choice(av, "adapter", AdapterKind.self)

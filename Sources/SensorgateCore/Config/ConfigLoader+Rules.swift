@@ -15,7 +15,7 @@ extension ConfigLoading {
         for item in items {
             guard let entries = reader.mapping(item, "a rule") else { continue }
             reader.checkKeys(entries, allowed: Self.ruleKeys, in: "a rule")
-            let t = EntryTable(entries, owner: item)
+            let t = EntryTable(entries)
             guard let nv = t["name"] else {
                 reader.error("a rule needs a 'name' (letters, digits, '_' and '-'; it is the alerts' subject)", at: item.location)
                 continue
@@ -91,7 +91,7 @@ extension ConfigLoading {
         }
         guard let entries = reader.mapping(body, "'\(kind)'") else { return nil }
         reader.checkKeys(entries, allowed: keys, in: "'\(kind)'")
-        let t = EntryTable(entries, owner: body)
+        let t = EntryTable(entries)
         let errorsBefore = reader.diagnostics.errorCount
         let needs: EventKind? = ["temperature", "rate"].contains(kind) ? .temperature : ["motion", "no_motion"].contains(kind) ? .motion : nil
         guard let dv = t["device"] else {
@@ -164,7 +164,7 @@ extension ConfigLoading {
     private func loadTimeCondition(_ body: YAMLValue) -> Condition? {
         guard let entries = reader.mapping(body, "'time'") else { return nil }
         reader.checkKeys(entries, allowed: ["after", "before", "weekdays"], in: "'time'")
-        let t = EntryTable(entries, owner: body)
+        let t = EntryTable(entries)
         if t["after"] == nil, t["before"] == nil, t["weekdays"] == nil {
             reader.error("'time' needs 'after', 'before' or 'weekdays'", at: body.location)
             return nil
@@ -215,7 +215,7 @@ extension ConfigLoading {
             case "alert":
                 guard let e = reader.mapping(body, "'alert'") else { continue }
                 reader.checkKeys(e, allowed: ["severity", "message"], in: "'alert'")
-                let t = EntryTable(e, owner: body)
+                let t = EntryTable(e)
                 let severity = t["severity"].flatMap { reader.choice($0, "severity", AlertSeverity.self) } ?? .warning
                 guard let mv = t["message"] else {
                     reader.error("'alert' needs a 'message', such as \"{device} at {celsius} °C\"", at: body.location)
@@ -230,7 +230,7 @@ extension ConfigLoading {
             case "publish":
                 guard let e = reader.mapping(body, "'publish'") else { continue }
                 reader.checkKeys(e, allowed: ["topic", "payload", "retain", "qos"], in: "'publish'")
-                let t = EntryTable(e, owner: body)
+                let t = EntryTable(e)
                 if !hasMQTT { reader.error("'publish' needs an 'mqtt' section to publish through", at: entry.keyValue.location) }
                 guard let tv = t["topic"] else {
                     reader.error("'publish' needs a 'topic'", at: body.location)
@@ -247,7 +247,7 @@ extension ConfigLoading {
             case "thermostat":
                 guard let e = reader.mapping(body, "'thermostat'") else { continue }
                 reader.checkKeys(e, allowed: ["name", "target", "mode"], in: "a 'thermostat' action")
-                let t = EntryTable(e, owner: body)
+                let t = EntryTable(e)
                 guard let nv = t["name"] else {
                     reader.error("a 'thermostat' action needs the thermostat's 'name'", at: body.location)
                     continue
@@ -288,7 +288,7 @@ extension ConfigLoading {
         for item in items {
             guard let entries = reader.mapping(item, "a thermostat") else { continue }
             reader.checkKeys(entries, allowed: Self.thermostatKeys, in: "a thermostat")
-            let t = EntryTable(entries, owner: item)
+            let t = EntryTable(entries)
             guard let nv = t["name"] else {
                 reader.error("a thermostat needs a 'name'", at: item.location)
                 continue
@@ -343,7 +343,7 @@ extension ConfigLoading {
             return nil
         }
         guard let e = reader.mapping(entry.value, "'\(entry.key)'") else { return nil }
-        let t = EntryTable(e, owner: entry.value)
+        let t = EntryTable(e)
         if entry.key == "mqtt" {
             reader.checkKeys(e, allowed: ["topic", "payload_on", "payload_off"], in: "an mqtt actuator")
             if !hasMQTT { reader.error("an mqtt actuator needs an 'mqtt' section to publish through", at: entry.keyValue.location) }

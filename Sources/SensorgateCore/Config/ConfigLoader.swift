@@ -74,7 +74,7 @@ final class ConfigLoading {
     func load(_ text: String) -> GatewayConfig? {
         guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "the config file") else { return nil }
         reader.checkKeys(entries, allowed: Self.topLevelKeys, in: "the config file")
-        let table = EntryTable(entries, owner: root)
+        let table = EntryTable(entries)
 
         guard let gatewayValue = table["gateway"] else {
             reader.error("the config needs a 'gateway' section with at least an 'id'", at: root.location)
@@ -84,6 +84,11 @@ final class ConfigLoading {
         let mqtt = table["mqtt"].flatMap { loadMQTT($0, gatewayID: gateway?.id) }
         let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
         let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? defaultProfilesDirs()) } ?? []
+        if mqtt == nil, table["mqtt"] == nil {
+            for device in devices where device.adapter == .mqtt {
+                reader.error("device '\(device.id)' reads an MQTT topic, but there is no 'mqtt' section to connect with", at: device.declaredAt)
+            }
+        }
         let deviceRefs = collectDeviceRefs(table["devices"], loaded: devices)
         let thermostatNames = collectNames(table["thermostats"])
         let thermostats = table["thermostats"].map { loadThermostats($0, devices: deviceRefs, hasMQTT: mqtt != nil) } ?? []
@@ -110,7 +115,7 @@ final class ConfigLoading {
     func loadGateway(_ v: YAMLValue) -> GatewaySettings? {
         guard let entries = reader.mapping(v, "'gateway'") else { return nil }
         reader.checkKeys(entries, allowed: Self.gatewayKeys, in: "'gateway'")
-        let t = EntryTable(entries, owner: v)
+        let t = EntryTable(entries)
         guard let idValue = t["id"] else {
             reader.error("'gateway' needs an 'id' (letters, digits, '_' and '-'; it names the gateway in topics)", at: v.location)
             return nil
@@ -131,7 +136,7 @@ final class ConfigLoading {
     func loadMQTT(_ v: YAMLValue, gatewayID: String?) -> MQTTSettings? {
         guard let entries = reader.mapping(v, "'mqtt'") else { return nil }
         reader.checkKeys(entries, allowed: Self.mqttKeys, in: "'mqtt'")
-        let t = EntryTable(entries, owner: v)
+        let t = EntryTable(entries)
         var ok = true
 
         var host = "127.0.0.1", port = 1883, useTLS = false
@@ -165,7 +170,7 @@ final class ConfigLoading {
         var tls: TLSSettings? = nil
         if let tv = t["tls"], let tlsEntries = reader.mapping(tv, "'tls'") {
             reader.checkKeys(tlsEntries, allowed: Self.tlsKeys, in: "'tls'")
-            let tt = EntryTable(tlsEntries, owner: tv)
+            let tt = EntryTable(tlsEntries)
             func file(_ key: String) -> Located<String>? {
                 guard let fv = tt[key], let f = reader.string(fv, key) else { return nil }
                 return Located(value: Paths.join(configDirectory, f), location: fv.location)
@@ -206,7 +211,7 @@ final class ConfigLoading {
         var b = BufferSettings()
         guard let entries = reader.mapping(v, "'buffer'") else { return b }
         reader.checkKeys(entries, allowed: Self.bufferKeys, in: "'buffer'")
-        let t = EntryTable(entries, owner: v)
+        let t = EntryTable(entries)
         if let x = t["mode"].flatMap({ reader.choice($0, "mode", BufferSettings.Mode.self) }) { b.mode = x }
         if let x = t["max_events"].flatMap({ reader.int($0, "max_events", in: 1...1_000_000_000) }) { b.maxEvents = x }
         if let x = t["max_bytes"].flatMap({ reader.size($0, "max_bytes") }) { b.maxBytes = x }
@@ -220,7 +225,7 @@ final class ConfigLoading {
     func loadHTTP(_ v: YAMLValue) -> HTTPSettings? {
         guard let entries = reader.mapping(v, "'http'") else { return nil }
         reader.checkKeys(entries, allowed: ["listen"], in: "'http'")
-        let t = EntryTable(entries, owner: v)
+        let t = EntryTable(entries)
         guard let lv = t["listen"] else {
             reader.error("'http' needs 'listen', such as 127.0.0.1:9180", at: v.location)
             return nil

@@ -261,10 +261,8 @@ func isIdentifierByte(_ b: UInt8) -> Bool {
 /// A mapping's entries by key, for reading known keys after unknown ones were reported.
 struct EntryTable {
     private var byKey: [String: YAMLEntry] = [:]
-    let owner: YAMLValue
 
-    init(_ entries: [YAMLEntry], owner: YAMLValue) {
-        self.owner = owner
+    init(_ entries: [YAMLEntry]) {
         for entry in entries where byKey[entry.key] == nil { byKey[entry.key] = entry }
     }
 

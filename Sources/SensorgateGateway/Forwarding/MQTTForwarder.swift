@@ -30,7 +30,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         public var inputOnly = false
     }
 
-    public struct Counters: Sendable {
+    struct Counters: Sendable {
         public var published = 0
         public var acknowledged = 0
         public var buffered = 0
@@ -50,8 +50,6 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var inbox: [OfflineBuffer.Entry] = []
     private var stopDeadline: Date?
     private var subscriptions: [(filter: String, deliver: @Sendable (String, [UInt8]) -> Void)] = []
-    private var sharedCounters = Counters()
-    private var sharedConnected = false
     private var resubscribe = false
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -147,8 +145,6 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         thread = nil
     }
 
-    public var snapshot: (counters: Counters, connected: Bool) { lock.withLock { (sharedCounters, sharedConnected) } }
-
     // MARK: EventSink
 
     public func deliver(_ event: Event) {
@@ -182,10 +178,6 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             }
             pollOnce(timeoutMs: pollTimeout())
             if teardown { endConnection() }
-            lock.withLock {
-                sharedCounters = counters
-                sharedConnected = connected
-            }
         }
     }
 
@@ -440,12 +432,9 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         }
         connection = nil
         connected = false
-        lock.withLock {
-            sharedCounters = counters
-            sharedConnected = false
-        }
         if !settings.inputOnly {
-            logger.notice("forwarder stopped: \(counters.acknowledged) acknowledged, \(bufferedCount) left in the buffer")
+            let c = counters
+            logger.notice("forwarder stopped: \(c.acknowledged) acknowledged, \(bufferedCount) left in the buffer (\(c.published) published, \(c.buffered) buffered, \(c.dropped) dropped, \(c.refused) refused, \(c.deadLettered) dead-lettered, \(c.connects) connection(s), \(c.diskErrors) buffer write error(s))")
         }
     }
 }
