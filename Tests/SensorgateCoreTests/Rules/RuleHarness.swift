@@ -40,10 +40,24 @@ struct Harness {
     /// Everything emitted, as (seconds since start, output).
     var log: [(Double, RuleOutput)] = []
 
-    init(_ config: GatewayConfig, start: Timestamp = day0, utcOffset: Int = 0) {
+    /// `restoring`: state saved by an earlier engine, `elapsed` ms before `start`.
+    init(_ config: GatewayConfig, start: Timestamp = day0, utcOffset: Int = 0, restoring state: String? = nil, elapsed: Int64 = 0) {
         replay = RuleReplay(config: config, start: start, utcOffset: { _ in utcOffset })
         self.start = start
+        if let state { #expect(replay.restoreState(json: state, elapsed: elapsed) == []) }
         record(replay.start())
+    }
+
+    /// A restart `downtime` seconds after this harness's present, with its state carried over.
+    func restarted(_ config: GatewayConfig, downtime: Double) -> Harness {
+        let state = replay.stateJSON()
+        let at = replay.now.wall.adding(milliseconds: Int64(downtime * 1000))
+        var next = Harness(config, start: start, restoring: nil)
+        next.replay = RuleReplay(config: config, start: at, utcOffset: { _ in 0 })
+        #expect(next.replay.restoreState(json: state, elapsed: Int64(downtime * 1000)) == [])
+        next.log = []
+        next.record(next.replay.start())
+        return next
     }
 
     var engine: RuleEngine { replay.engine }
