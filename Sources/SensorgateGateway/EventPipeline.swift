@@ -1,5 +1,7 @@
 // Where adapter output becomes events: each reading gets its seq (from SQLite), a UUIDv7 id and
 // a time, and goes to every sink; each failure is counted by device and reason and logged.
+// Every event then passes through the rules engine, whose alerts and thermostat commands are
+// emitted the same way right after it, so a rule's output always follows its cause in seq.
 
 import Logging
 import SensorgateAdapters
@@ -11,6 +13,12 @@ import SensorgateStorage
 /// reentrancy) can ever let a later seq overtake an earlier one. A sink that does I/O queues.
 public protocol EventSink: Sendable {
     func deliver(_ event: Event)
+}
+
+/// What the rules do besides emitting events: `publish` actions and driving actuators.
+public protocol RuleEffects: Sendable {
+    func publish(topic: String, payload: String, retain: Bool, qos: Int)
+    func drive(thermostat: ThermostatConfig, on: Bool)
 }
 
 /// Failures by device and reason, for logs and, later, /metrics.
@@ -38,9 +46,17 @@ public actor EventPipeline {
     private var clockCheckedAt: Int64? = nil
     public private(set) var failures = FailureCounts()
     public private(set) var emitted = 0
+    private var rules: RuleEngine
+    private var thermostats: [String: ThermostatConfig]
+    private let effects: (any RuleEffects)?
+    private let ruleState: RuleStateStore
+    private let bootID = WallClock.bootID()
+    private var lastSave: Int64 = 0
+    private var stateErrorLogged = false
 
     /// Opens (or creates) `<stateDir>/sensorgate.db` for the sequence; `stateDir` must exist.
-    public init(config: GatewayConfig, sinks: [any EventSink], resumeSeq: UInt64? = nil, logger: Logger) throws {
+    public init(config: GatewayConfig, sinks: [any EventSink], effects: (any RuleEffects)? = nil, resumeSeq: UInt64? = nil,
+                logger: Logger) throws {
         let database = try SQLiteDatabase(path: Paths.join(config.gateway.stateDir, "sensorgate.db"))
         let sync: SQLiteDatabase.Synchronous = config.buffer.sync == .full ? .full : .normal
         try database.configure(synchronous: sync)
@@ -50,6 +66,78 @@ public actor EventPipeline {
         self.sinks = sinks
         self.logger = logger
         self.locations = EventPipeline.locations(of: config)
+        self.ruleState = try RuleStateStore(database: database)
+        self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
+        self.thermostats = Dictionary(uniqueKeysWithValues: config.thermostats.map { ($0.name, $0) })
+        self.effects = effects
+    }
+
+    // MARK: Rules
+
+    /// Restores the rule state saved by the previous run, then lets the thermostats announce
+    /// their state (which drives the actuators) and acts on conditions already true.
+    public func startRules() {
+        let now = WallClock.ruleInstant()
+        do {
+            if let saved = try ruleState.load() {
+                let elapsed = saved.elapsed(nowWall: now.wall.millisecondsSinceEpoch, nowBoot: now.monotonic, bootID: bootID)
+                for problem in rules.restoreState(json: saved.json, at: now, elapsed: elapsed) { logger.warning("\(problem)") }
+                let raised = rules.raisedAlerts.count
+                logger.info("rule state restored (saved \(DurationText.format(.seconds(elapsed / 1000))) ago\(raised > 0 ? "; \(raised) alert(s) still raised" : ""))")
+            }
+        } catch {
+            logger.error("cannot read the saved rule state in \(database.path): \(error); rules start fresh")
+        }
+        apply(rules.start(at: now), at: now)
+        saveRuleState(at: now)
+    }
+
+    /// Fires timers; returns how long until the next one may fire (at most a second, so time
+    /// windows follow the wall clock closely).
+    public func tickRules() -> Duration {
+        let now = WallClock.ruleInstant()
+        apply(rules.tick(at: now), at: now)
+        if now.monotonic - lastSave >= 1000 { saveRuleState(at: now) }
+        let next = rules.nextDeadline(after: now).map { $0 - now.monotonic } ?? 1000
+        return .milliseconds(max(1, min(1000, next)))
+    }
+
+    /// Fail-safe at a clean stop: every thermostat output goes off (nobody will watch it), and
+    /// the state is saved so the next start resumes timers and min_off accounting.
+    public func stopRules() {
+        let now = WallClock.ruleInstant()
+        apply(rules.shutDown(at: now), at: now)
+        saveRuleState(at: now)
+    }
+
+    private func apply(_ outputs: [RuleOutput], at now: RuleInstant) {
+        guard !outputs.isEmpty else { return }
+        for output in outputs {
+            switch output {
+            case .event(let subject, let data):
+                emit(subject: subject, data: data, time: now.wall, evaluate: false)
+                if case .thermostatCommand(let command) = data, let thermostat = thermostats[command.thermostat] {
+                    effects?.drive(thermostat: thermostat, on: command.outputOn)
+                }
+            case .publish(let topic, let payload, let retain, let qos):
+                logger.info("rule publish: \(payload.count > 60 ? String(payload.prefix(60)) + "…" : payload) to \(topic)")
+                effects?.publish(topic: topic, payload: payload, retain: retain, qos: qos)
+            }
+        }
+        // Transitions are rare and matter: save at once, so a crash right after an alert does not raise it again.
+        saveRuleState(at: now)
+    }
+
+    private func saveRuleState(at now: RuleInstant) {
+        lastSave = now.monotonic
+        do {
+            try ruleState.save(.init(json: rules.stateJSON(at: now), wallMilliseconds: now.wall.millisecondsSinceEpoch,
+                                     bootMilliseconds: now.monotonic, bootID: bootID))
+            stateErrorLogged = false
+        } catch {
+            if !stateErrorLogged { logger.error("cannot save the rule state in \(database.path): \(error)") }
+            stateErrorLogged = true
+        }
     }
 
     private static func locations(of config: GatewayConfig) -> [String: String] {
@@ -59,8 +147,17 @@ public actor EventPipeline {
     }
 
     /// After a reload: devices and their locations may have changed; the sequence goes on.
+    /// Rules that still exist keep their timers and raised alerts; the thermostats announce
+    /// their state again, as the actuators may have changed.
     public func reconfigure(_ config: GatewayConfig) {
         locations = EventPipeline.locations(of: config)
+        let now = WallClock.ruleInstant()
+        let state = rules.stateJSON(at: now)
+        var next = RuleEngine(config: config, start: now)
+        for problem in next.restoreState(json: state, at: now, elapsed: 0) { logger.warning("\(problem)") }
+        rules = next
+        thermostats = Dictionary(uniqueKeysWithValues: config.thermostats.map { ($0.name, $0) })
+        apply(rules.start(at: now), at: now)
     }
 
     public var nextSeq: UInt64 { sequence.peek }
@@ -73,7 +170,7 @@ public actor EventPipeline {
             case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
             case .motion: data = .motion(location: locations[reading.deviceID])
             }
-            emit(subject: reading.deviceID, data: data, time: reading.time)
+            emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true)
         case .failure(let device, let reason, let detail):
             let count = failures.add(device: device, reason: reason)
             // First failure, then every power of ten, so a dead sensor does not flood the log.
@@ -85,7 +182,7 @@ public actor EventPipeline {
 
     /// Gives the event its identity and hands it to the sinks.
     @discardableResult
-    public func emit(subject: String, data: EventData, time: Timestamp? = nil) -> Event? {
+    public func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool = true) -> Event? {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -111,6 +208,10 @@ public actor EventPipeline {
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         emitted += 1
         for sink in sinks { sink.deliver(event) }
+        if evaluate {
+            let instant = WallClock.ruleInstant()
+            apply(rules.handle(event, at: instant), at: instant)
+        }
         return event
     }
 

@@ -33,18 +33,27 @@ public struct Gateway {
                     buffer: config.buffer, bufferPath: Paths.join(config.gateway.stateDir, "buffer.db")), logger: logger)
             }
             let sinks: [any EventSink] = [ConsoleEventSink()] + (forwarder.map { [$0] } ?? [])
-            pipeline = try EventPipeline(config: config, sinks: sinks, resumeSeq: try forwarder?.resumeSeq(), logger: logger)
+            let actuators = Actuators(forwarder: forwarder, logger: logger, openLine: GatewayHardware.openOutputLine)
+            pipeline = try EventPipeline(config: config, sinks: sinks, effects: actuators, resumeSeq: try forwarder?.resumeSeq(),
+                                         logger: logger)
         } catch {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
         }
         let firstSeq = await pipeline.nextSeq
-        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s) from \(configPath); next seq \(firstSeq)")
+        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(firstSeq)")
 
         let inputBrokers = InputBrokers(main: config.mqtt, password: config.mqtt.flatMap(ConfigFile.password(for:)),
                                         gatewayID: config.gateway.id, logger: logger)
-        var devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
         forwarder?.start()
+        await pipeline.startRules()
+        let ticker = Task {
+            while !Task.isCancelled {
+                let wait = await pipeline.tickRules()
+                try? await Task.sleep(for: wait)
+            }
+        }
+        var devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
         for await number in signals.signals {
             if number == SIGHUP {
                 logger.notice("SIGHUP: reloading \(configPath)")
@@ -57,7 +66,7 @@ public struct Gateway {
                 config = next
                 await pipeline.reconfigure(config)
                 devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
-                logger.notice("reloaded: \(config.devices.count) device(s)")
+                logger.notice("reloaded: \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s)")
                 continue
             }
             logger.notice("\(SignalWatcher.name(number)): stopping")
@@ -65,6 +74,9 @@ public struct Gateway {
         }
         devices.cancel()
         await devices.value
+        ticker.cancel()
+        await ticker.value
+        await pipeline.stopRules()
         inputBrokers.stopAll()
         forwarder?.stop()
         await pipeline.close()

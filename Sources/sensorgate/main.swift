@@ -1,4 +1,4 @@
-// The `sensorgate` command line: run, check (and, as they land, rules test, buffer stats, discover).
+// The `sensorgate` command line: run, check, rules test, buffer stats (and, as it lands, discover).
 
 import ArgumentParser
 import Logging
@@ -44,7 +44,7 @@ struct Sensorgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensorgate",
         abstract: "An IoT telemetry gateway: sensors in, CloudEvents out, over MQTT, with rules and thermostats.",
-        subcommands: [Run.self, Check.self, Buffer.self])
+        subcommands: [Run.self, Check.self, Rules.self, Buffer.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -88,6 +88,52 @@ struct Buffer: ParsableCommand {
                 Console.writeError("cannot read the offline buffer: \(error)\n")
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Try rules and thermostats on recorded events.", subcommands: [Test.self])
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay recorded events (JSON lines) through the rules and thermostats; print what they emit as JSON lines.",
+            discussion: """
+                The events' own times are the clock, and timers fire between events at their exact instants,
+                so hours of recordings replay in milliseconds. Time windows use the host's time zone (set TZ
+                to choose another). Lines are CloudEvents as the gateway publishes them, or the short form
+                {"time": "2026-11-26T18:00:00Z", "type": "TemperatureReading", "subject": "cpu", "data": {"celsius": 71.5}}.
+                """)
+
+        @OptionGroup var options: ConfigOptions
+
+        @Option(name: .long, help: "The recorded events, one JSON object per line.")
+        var events: String
+
+        @Option(name: .long, help: "Keep the clock running after the last event up to this RFC 3339 time.")
+        var until: String?
+
+        func run() throws {
+            let loaded = try options.load()
+            guard let text = FileSystem.readText(events) else {
+                Console.writeError("\(events): error: cannot read the events file\n")
+                throw ExitCode(1)
+            }
+            var end: Timestamp? = nil
+            if let until {
+                guard let t = Timestamp(rfc3339: until) else {
+                    Console.writeError("error: --until must be an RFC 3339 time such as 2026-11-27T00:00:00Z, got \"\(until)\"\n")
+                    throw ExitCode(1)
+                }
+                end = t
+            }
+            var out = ""
+            let summary = RulesTest.run(config: loaded, eventsPath: events, events: text, until: end,
+                                        output: { out += $0; out += "\n"; if out.utf8.count > 1 << 16 { Console.writeOutput(out); out = "" } },
+                                        error: { Console.writeError($0 + "\n") })
+            Console.writeOutput(out)
+            Console.writeError("\(summary.events) event(s) replayed, \(summary.emitted) emitted\(summary.skipped > 0 ? ", \(summary.skipped) line(s) skipped" : "")\n")
+            if summary.skipped > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -76,6 +76,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.millisecondsSinceEpoch = seconds * 1000 + millis
     }
 
+    /// Whole seconds, rounded down (also before 1970).
+    public var secondsSinceEpoch: Int64 { Timestamp.floorDiv(millisecondsSinceEpoch, 1000) }
+
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
 
     // Howard Hinnant's days_from_civil / civil_from_days.

@@ -135,6 +135,14 @@ public struct RuleEngine: Sendable {
         return out
     }
 
+    /// A clean stop: every thermostat output goes off. The state saved after this resumes with
+    /// min_off counting from now, so a quick restart does not short-cycle the heater.
+    public mutating func shutDown(at now: RuleInstant) -> [RuleOutput] {
+        var out: [RuleOutput] = []
+        for i in thermostats.indices { thermostats[i].stop(at: now, into: &out) }
+        return out
+    }
+
     /// The next monotonic instant after `now` at which `tick` could change something; nil when
     /// only an event can. A replay ticks exactly there; `run` ticks there or every second.
     public func nextDeadline(after now: RuleInstant) -> Int64? {

@@ -63,6 +63,11 @@ public struct ThermostatController: Sendable {
         update(at: now, into: &out, reason: "rule \(rule) ended")
     }
 
+    /// The gateway is stopping and nobody will watch the output: off, whatever min_on says.
+    public mutating func stop(at now: RuleInstant, into out: inout [RuleOutput]) {
+        switchOutput(false, at: now.monotonic, reason: "fail-safe: gateway stopping", into: &out)
+    }
+
     // MARK: Control
 
     /// Applies fail-safes, then the band; emits a command for every change of output, target or mode.

@@ -48,6 +48,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     // Shared with other threads, under `lock`.
     private let lock = NSLock()
     private var inbox: [OfflineBuffer.Entry] = []
+    private var commandInbox: [Command] = []
     private var stopDeadline: Date?
     private var subscriptions: [(filter: String, deliver: @Sendable (String, [UInt8]) -> Void)] = []
     private var resubscribe = false
@@ -76,6 +77,11 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var nextConnect = ContinuousClock.now
     private var retryCommitAt: ContinuousClock.Instant? = nil
     private var counters = Counters()
+    /// Rule publishes and actuator commands waiting for a connection, oldest first.
+    private var commands: [Command] = []
+    /// The latest command per actuator, sent again after every reconnect so the relay agrees.
+    private var asserted: [String: Command] = [:]
+    private var commandsDropped = 0
     private var random = SystemRandomNumberGenerator()
 
     /// Opens the buffer (moving an unreadable file aside with an error). Call `start()` to connect.
@@ -154,6 +160,35 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         wake()
     }
 
+    /// A message that is not an event: a rule's `publish`, or an actuator command. Actuator
+    /// commands carry a `key`: only the latest per key is kept, and it is sent again after every
+    /// reconnect (a relay must end up in the state the thermostat believes in).
+    public struct Command: Sendable {
+        public var topic: String
+        public var payload: [UInt8]
+        public var retain: Bool
+        public var qos: Int
+        public var key: String?
+
+        public init(topic: String, payload: [UInt8], retain: Bool, qos: Int, key: String? = nil) {
+            self.topic = topic
+            self.payload = payload
+            self.retain = retain
+            self.qos = qos
+            self.key = key
+        }
+    }
+
+    /// Commands wait in memory while the broker is away (at most `commandLimit`; beyond, the
+    /// oldest rule publishes are dropped and counted). They are not written to the buffer:
+    /// after a restart the thermostats announce their state again anyway.
+    public static let commandLimit = 1000
+
+    public func send(_ command: Command) {
+        lock.withLock { commandInbox.append(command) }
+        wake()
+    }
+
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
@@ -169,8 +204,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             }
             if lock.withLock({ defer { resubscribe = false }; return resubscribe }), connected { subscribeAll() }
             route(incoming)
+            queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
             commitBuffer()
             if deadline == nil, !connected, connection == nil, ContinuousClock.now >= nextConnect { startConnecting() }
+            if connected { sendCommands() }
             if connected { fillWindow() }
             if let deadline, inflight.isEmpty || Date() >= deadline || !connected {
                 shutDown()
@@ -193,6 +230,37 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
                 pendingWrites.append(entry)
             } else {
                 memoryQueue.append(entry)
+            }
+        }
+    }
+
+    private func queueCommands(_ incoming: [Command]) {
+        for command in incoming {
+            if let key = command.key {
+                asserted[key] = command
+                commands.removeAll { $0.key == key }
+            }
+            commands.append(command)
+        }
+        if commands.count > Self.commandLimit, let i = commands.firstIndex(where: { $0.key == nil }) {
+            commands.remove(at: i)
+            commandsDropped += 1
+            if commandsDropped == 1 || commandsDropped % 100 == 0 {
+                logger.warning("more than \(Self.commandLimit) rule publishes waiting for the broker: dropped the oldest (\(commandsDropped) so far)")
+            }
+        }
+    }
+
+    private func sendCommands() {
+        guard let connection else { return }
+        while !commands.isEmpty, !teardown {
+            let c = commands[0]
+            do {
+                _ = try connection.publish(topic: c.topic, payload: c.payload, qos: c.qos, retain: c.retain)
+                commands.removeFirst()
+            } catch {
+                logger.warning("publish to \(c.topic) failed: \(error)")
+                teardown = true
             }
         }
     }
@@ -349,6 +417,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         if !settings.inputOnly {
             _ = try? connection.publish(topic: statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
         }
+        let waiting = Set(commands.compactMap(\.key))
+        commands = asserted.filter { !waiting.contains($0.key) }.sorted { $0.key < $1.key }.map(\.value) + commands
         subscribeAll()
     }
 
@@ -425,6 +495,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         retryCommitAt = nil
         commitBuffer()
         if let connection, connected, !settings.inputOnly {
+            queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
+            sendCommands()
             _ = try? connection.publish(topic: statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
             for _ in 0..<20 where connection.wantsWrite { _ = connection.loopWrite(); usleep(5000) }
             connection.disconnect()
