@@ -6,7 +6,7 @@ CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
 
-.PHONY: all deps build release run test check clean
+.PHONY: all deps build release run test check bench clean
 
 all: build
 
@@ -43,6 +43,12 @@ check: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Release build, then every benchmark; prints a table and writes var/bench.json. Never fails on a missed target.
+bench: deps
+	$(SWIFT) build -c release --product sensorgate-bench
+	@mkdir -p var
+	$$($(SWIFT) build -c release --show-bin-path)/sensorgate-bench var/bench.json
 
 clean:
 	$(SWIFT) package clean

@@ -46,6 +46,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // `make bench`: measured figures against their targets (release build).
+        .executableTarget(name: "sensorgate-bench", dependencies: ["SensorgateCore"]),
+
         .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
         .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore"]),

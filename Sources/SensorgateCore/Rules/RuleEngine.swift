@@ -16,6 +16,8 @@ public struct RuleEngine: Sendable {
         let expression: Expression
         var leaves: [ConditionLeaf]
         let cooldown: Int64
+        /// Has a `rate` leaf, whose window must be trimmed before each evaluation.
+        let hasRate: Bool
         /// The condition held at the last evaluation.
         var active = false
         /// Alerts and publishes have fired for this active period (false while a cooldown delays them).
@@ -78,7 +80,9 @@ public struct RuleEngine: Sendable {
                     if rulesByDevice[d].last != r { rulesByDevice[d].append(r) }
                 }
             }
-            rules.append(Rule(config: rule, expression: expression, leaves: leaves, cooldown: rule.cooldown?.milliseconds ?? 0))
+            let hasRate = leaves.contains { if case .rate = $0.kind { return true } else { return false } }
+            rules.append(Rule(config: rule, expression: expression, leaves: leaves, cooldown: rule.cooldown?.milliseconds ?? 0,
+                              hasRate: hasRate))
         }
         self.rules = rules
         self.feeds = feeds
@@ -168,30 +172,31 @@ public struct RuleEngine: Sendable {
 
     private mutating func evaluate(rule r: Int, at now: RuleInstant, into out: inout [RuleOutput]) {
         let t = now.monotonic
-        for l in rules[r].leaves.indices { rules[r].leaves[l].expire(at: t) }
-        let (holds, binding) = value(of: rules[r].expression, in: rules[r], at: now)
-        let rule = rules[r]
-        let cooledDown = rule.lastRaise.map { t - $0 >= rule.cooldown } ?? true
+        if rules[r].hasRate { for l in rules[r].leaves.indices { rules[r].leaves[l].expire(at: t) } }
+        let (holds, binding) = value(of: rules[r].expression, leaves: rules[r].leaves, at: now)
         if holds {
-            if !rule.active {
+            if !rules[r].active {
                 rules[r].active = true
-                for action in rule.config.actions {
+                for action in rules[r].config.actions {
                     if case .thermostat(let name, let target, let mode) = action, let i = thermostatIndex[name] {
-                        thermostats[i].setHold(.init(rule: rule.config.name, target: target, mode: mode), at: now, into: &out)
+                        thermostats[i].setHold(.init(rule: rules[r].config.name, target: target, mode: mode), at: now, into: &out)
                     }
                 }
             }
-            if !rules[r].fired, cooledDown { fire(rule: r, binding: binding, at: t, into: &out) }
-        } else if rule.active {
+            if !rules[r].fired, rules[r].lastRaise.map({ t - $0 >= rules[r].cooldown }) ?? true {
+                fire(rule: r, binding: binding, at: t, into: &out)
+            }
+        } else if rules[r].active {
             rules[r].active = false
-            if rule.fired {
-                for alert in rule.raised { out.append(.event(subject: rule.config.name, data: .alertResolved(alert))) }
+            if rules[r].fired {
+                let name = rules[r].config.name
+                for alert in rules[r].raised { out.append(.event(subject: name, data: .alertResolved(alert))) }
                 rules[r].raised = []
                 rules[r].fired = false
             }
-            for action in rule.config.actions {
+            for action in rules[r].config.actions {
                 if case .thermostat(let name, _, _) = action, let i = thermostatIndex[name] {
-                    thermostats[i].releaseHold(rule: rule.config.name, at: now, into: &out)
+                    thermostats[i].releaseHold(rule: rules[r].config.name, at: now, into: &out)
                 }
             }
         }
@@ -215,26 +220,26 @@ public struct RuleEngine: Sendable {
         rules[r].lastRaise = t
     }
 
-    private func value(of e: Expression, in rule: Rule, at now: RuleInstant) -> (Bool, Binding) {
+    private func value(of e: Expression, leaves: [ConditionLeaf], at now: RuleInstant) -> (Bool, Binding) {
         switch e {
         case .leaf(let l):
-            return rule.leaves[l].evaluate(at: now, devices: devices)
+            return leaves[l].evaluate(at: now, devices: devices)
         case .all(let parts):
             var binding: Binding = nil
             for p in parts {
-                let (holds, b) = value(of: p, in: rule, at: now)
+                let (holds, b) = value(of: p, leaves: leaves, at: now)
                 if !holds { return (false, nil) }
                 if binding == nil { binding = b }
             }
             return (true, binding)
         case .any(let parts):
             for p in parts {
-                let (holds, b) = value(of: p, in: rule, at: now)
+                let (holds, b) = value(of: p, leaves: leaves, at: now)
                 if holds { return (true, b) }
             }
             return (false, nil)
         case .not(let inner):
-            return (!value(of: inner, in: rule, at: now).0, nil)
+            return (!value(of: inner, leaves: leaves, at: now).0, nil)
         }
     }
 

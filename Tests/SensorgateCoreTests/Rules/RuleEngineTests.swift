@@ -250,6 +250,23 @@ import Testing
         #expect(h.alerts.last == "raise warm-and-empty@700")
     }
 
+    @Test(arguments: [Int64(86_400_000), Int64(-86_400_000) * 365])
+    func wallClockStepsNeitherFireNorStallTimers(_ step: Int64) throws {
+        // A Pi without an RTC boots in the past and jumps when NTP syncs: only the monotonic clock counts.
+        var engine = RuleEngine(config: try ruleConfig(devices: ["cpu"], tooHot), start: RuleInstant(wall: day0))
+        func at(_ monotonicSeconds: Int64, wallStep: Int64) -> RuleInstant {
+            let wall = day0.adding(milliseconds: monotonicSeconds * 1000 + wallStep)
+            return RuleInstant(monotonic: monotonicSeconds * 1000, wall: wall, local: LocalTime(wall: wall, utcOffsetSeconds: 0))
+        }
+        let reading = Event(id: testEventID, source: "s", subject: "cpu", time: day0, seq: 1, data: .temperature(celsius: 71, location: nil))
+        #expect(engine.handle(reading, at: at(0, wallStep: 0)).isEmpty)
+        #expect(engine.tick(at: at(10, wallStep: step)).isEmpty)
+        #expect(engine.tick(at: at(29, wallStep: step)).isEmpty)
+        let fired = engine.tick(at: at(30, wallStep: step))
+        #expect(fired.count == 1)
+        if case .event(_, .alertRaised(let alert))? = fired.first { #expect(alert.rule == "too-hot") } else { Issue.record("no alert") }
+    }
+
     @Test func eventsFromUnknownDevicesAndOtherTypesChangeNothing() throws {
         var engine = RuleEngine(config: try ruleConfig(devices: ["cpu"], tooHot), start: RuleInstant(wall: day0))
         let alert = Event(id: testEventID, source: "s", subject: "cpu", time: day0, seq: 1,
