@@ -51,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
-        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore"]),
+        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
         .testTarget(name: "SensorgateGatewayTests", dependencies: ["SensorgateGateway", "SensorgateCore"], exclude: ["Fixtures"]),
     ],

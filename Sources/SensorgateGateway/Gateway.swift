@@ -127,7 +127,12 @@ public struct Gateway {
                 logger.error("device '\(device.id)': \(error)")
                 return nil
             }
-        case .sysfs, .serial, .gpio:
+        case .sysfs(let settings):
+            do { return try SysfsAdapter(deviceID: device.id, settings: settings, spec: device.reading!) } catch {
+                logger.error("device '\(device.id)': \(error)")
+                return nil
+            }
+        case .serial, .gpio:
             logger.error("device '\(device.id)': the '\(device.adapter.rawValue)' adapter is not part of this build yet; the device is skipped")
             return nil
         }

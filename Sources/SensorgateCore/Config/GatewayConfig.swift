@@ -101,6 +101,11 @@ public enum AdapterSettings: Sendable {
 public struct SysfsSettings: Sendable {
     public var path: String
     public var interval: Duration
+
+    public init(path: String, interval: Duration) {
+        self.path = path
+        self.interval = interval
+    }
 }
 
 public struct SerialSettings: Sendable {
@@ -111,6 +116,15 @@ public struct SerialSettings: Sendable {
     public var parity: Parity
     public var stopBits: Int
     public var maxLineLength: Int
+
+    public init(port: String, baud: Int, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1, maxLineLength: Int = 1024) {
+        self.port = port
+        self.baud = baud
+        self.dataBits = dataBits
+        self.parity = parity
+        self.stopBits = stopBits
+        self.maxLineLength = maxLineLength
+    }
 }
 
 public struct GPIOSettings: Sendable {
@@ -119,6 +133,13 @@ public struct GPIOSettings: Sendable {
     public var line: Int
     public var debounce: Duration
     public var bias: Bias
+
+    public init(chip: String, line: Int, debounce: Duration = .zero, bias: Bias = .none) {
+        self.chip = chip
+        self.line = line
+        self.debounce = debounce
+        self.bias = bias
+    }
 }
 
 public struct MQTTInputSettings: Sendable {
