@@ -19,8 +19,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
 
-        // Linux calls that Glibc's Swift module does not import (adjtimex; later termios2, GPIO ioctls).
-        .target(name: "CLinux"),
+        // Linux calls that Glibc's Swift module does not import: adjtimex, termios setup, openpty,
+        // the GPIO v2 ioctls and event records.
+        .target(name: "CLinux", linkerSettings: [.linkedLibrary("util")]),
 
         // Pure core: no I/O, no clock, no globals.
         .target(name: "SensorgateCore", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -32,7 +33,7 @@ let package = Package(
         .target(name: "SensorgateMQTT", dependencies: ["CMosquitto", "SensorgateCore"]),
 
         // Device adapters, one folder each.
-        .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore"]),
+        .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore", "CLinux"]),
 
         // The running gateway: config files, adapters, event output, signals.
         .target(name: "SensorgateGateway", dependencies: [
@@ -51,7 +52,7 @@ let package = Package(
 
         .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
-        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "CLinux"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
         .testTarget(name: "SensorgateGatewayTests", dependencies: ["SensorgateGateway", "SensorgateCore"], exclude: ["Fixtures"]),
     ],

@@ -1,10 +1,148 @@
 #define _GNU_SOURCE
 #include "CLinux.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/timex.h>
+#include <termios.h>
+#include <pty.h>
+#include <linux/gpio.h>
 
 int sg_clock_synchronized(void) {
-    struct timex tx = {0};
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
     int state = adjtimex(&tx);
-    if (state == -1) return -1;
-    return (state != TIME_ERROR && !(tx.status & STA_UNSYNC)) ? 1 : 0;
+    if (state < 0) return -1;
+    return (state == TIME_ERROR || (tx.status & STA_UNSYNC)) ? 0 : 1;
+}
+
+static speed_t speed_for(int baud) {
+    switch (baud) {
+    case 50: return B50; case 75: return B75; case 110: return B110; case 134: return B134;
+    case 150: return B150; case 200: return B200; case 300: return B300; case 600: return B600;
+    case 1200: return B1200; case 1800: return B1800; case 2400: return B2400; case 4800: return B4800;
+    case 9600: return B9600; case 19200: return B19200; case 38400: return B38400; case 57600: return B57600;
+    case 115200: return B115200; case 230400: return B230400; case 460800: return B460800;
+    case 500000: return B500000; case 576000: return B576000; case 921600: return B921600;
+    case 1000000: return B1000000; case 1152000: return B1152000; case 1500000: return B1500000;
+    case 2000000: return B2000000; case 2500000: return B2500000; case 3000000: return B3000000;
+    case 3500000: return B3500000; case 4000000: return B4000000;
+    default: return 0;
+    }
+}
+
+int sg_serial_configure(int fd, int baud, int data_bits, int parity, int stop_bits) {
+    speed_t speed = speed_for(baud);
+    if (speed == 0) return -EINVAL;
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -errno;
+    cfmakeraw(&t);
+    t.c_cflag &= ~(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
+    t.c_cflag |= CLOCAL | CREAD;
+    switch (data_bits) {
+    case 5: t.c_cflag |= CS5; break;
+    case 6: t.c_cflag |= CS6; break;
+    case 7: t.c_cflag |= CS7; break;
+    default: t.c_cflag |= CS8; break;
+    }
+    if (parity == 1) t.c_cflag |= PARENB;
+    if (parity == 2) t.c_cflag |= PARENB | PARODD;
+    if (stop_bits == 2) t.c_cflag |= CSTOPB;
+    t.c_iflag &= ~(IXON | IXOFF | IXANY);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (cfsetispeed(&t, speed) != 0 || cfsetospeed(&t, speed) != 0) return -errno;
+    if (tcsetattr(fd, TCSANOW, &t) != 0) return -errno;
+    tcflush(fd, TCIFLUSH);
+    return 0;
+}
+
+int sg_openpty(int *controller, int *device, char *name, size_t name_size) {
+    char path[128];
+    if (openpty(controller, device, path, NULL, NULL) != 0) return -errno;
+    strncpy(name, path, name_size);
+    if (name_size > 0) name[name_size - 1] = 0;
+    return 0;
+}
+
+size_t sg_gpio_event_size(void) { return sizeof(struct gpio_v2_line_event); }
+
+int sg_gpio_decode_event(const void *record, size_t size, uint64_t *timestamp_ns, uint32_t *id,
+                         uint32_t *offset, uint32_t *seqno, uint32_t *line_seqno) {
+    if (size < sizeof(struct gpio_v2_line_event)) return -1;
+    struct gpio_v2_line_event e;
+    memcpy(&e, record, sizeof e);
+    *timestamp_ns = e.timestamp_ns;
+    *id = e.id;
+    *offset = e.offset;
+    *seqno = e.seqno;
+    *line_seqno = e.line_seqno;
+    return 0;
+}
+
+size_t sg_gpio_encode_event(void *record, uint64_t timestamp_ns, uint32_t id, uint32_t offset,
+                            uint32_t seqno, uint32_t line_seqno) {
+    struct gpio_v2_line_event e;
+    memset(&e, 0, sizeof e);
+    e.timestamp_ns = timestamp_ns;
+    e.id = id;
+    e.offset = offset;
+    e.seqno = seqno;
+    e.line_seqno = line_seqno;
+    memcpy(record, &e, sizeof e);
+    return sizeof e;
+}
+
+static void set_consumer(struct gpio_v2_line_request *req, const char *consumer) {
+    strncpy(req->consumer, consumer ? consumer : "sensorgate", GPIO_MAX_NAME_SIZE - 1);
+}
+
+int sg_gpio_request_input(int chip_fd, uint32_t offset, int edges, int active_low, int bias,
+                          uint32_t debounce_us, const char *consumer) {
+    struct gpio_v2_line_request req;
+    memset(&req, 0, sizeof req);
+    req.offsets[0] = offset;
+    req.num_lines = 1;
+    set_consumer(&req, consumer);
+    uint64_t flags = GPIO_V2_LINE_FLAG_INPUT | GPIO_V2_LINE_FLAG_EVENT_CLOCK_REALTIME;
+    if (edges & 1) flags |= GPIO_V2_LINE_FLAG_EDGE_RISING;
+    if (edges & 2) flags |= GPIO_V2_LINE_FLAG_EDGE_FALLING;
+    if (active_low) flags |= GPIO_V2_LINE_FLAG_ACTIVE_LOW;
+    if (bias == 1) flags |= GPIO_V2_LINE_FLAG_BIAS_PULL_UP;
+    if (bias == 2) flags |= GPIO_V2_LINE_FLAG_BIAS_PULL_DOWN;
+    if (bias == 3) flags |= GPIO_V2_LINE_FLAG_BIAS_DISABLED;
+    req.config.flags = flags;
+    if (debounce_us > 0) {
+        req.config.num_attrs = 1;
+        req.config.attrs[0].mask = 1;  // the line at index 0
+        req.config.attrs[0].attr.id = GPIO_V2_LINE_ATTR_ID_DEBOUNCE;
+        req.config.attrs[0].attr.debounce_period_us = debounce_us;
+    }
+    req.event_buffer_size = 64;
+    if (ioctl(chip_fd, GPIO_V2_GET_LINE_IOCTL, &req) != 0) return -errno;
+    return req.fd;
+}
+
+int sg_gpio_request_output(int chip_fd, uint32_t offset, int active_low, int value, const char *consumer) {
+    struct gpio_v2_line_request req;
+    memset(&req, 0, sizeof req);
+    req.offsets[0] = offset;
+    req.num_lines = 1;
+    set_consumer(&req, consumer);
+    req.config.flags = GPIO_V2_LINE_FLAG_OUTPUT | (active_low ? GPIO_V2_LINE_FLAG_ACTIVE_LOW : 0);
+    req.config.num_attrs = 1;
+    req.config.attrs[0].mask = 1;
+    req.config.attrs[0].attr.id = GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES;
+    req.config.attrs[0].attr.values = value ? 1 : 0;
+    if (ioctl(chip_fd, GPIO_V2_GET_LINE_IOCTL, &req) != 0) return -errno;
+    return req.fd;
+}
+
+int sg_gpio_set_value(int line_fd, int value) {
+    struct gpio_v2_line_values v;
+    memset(&v, 0, sizeof v);
+    v.mask = 1;
+    v.bits = value ? 1 : 0;
+    if (ioctl(line_fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &v) != 0) return -errno;
+    return 0;
 }

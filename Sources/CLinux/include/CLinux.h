@@ -1,9 +1,47 @@
-// Linux calls that Swift's Glibc module does not import. Kept thin: each wrapper is one call.
+// Linux calls that Swift's Glibc module does not import. Kept thin: each wrapper is one call
+// or one struct filled in; everything above them is Swift and tested without hardware.
 #ifndef SENSORGATE_CLINUX_H
 #define SENSORGATE_CLINUX_H
+
+#include <stdint.h>
+#include <stddef.h>
 
 /// 1 when the kernel considers the clock synchronized (adjtimex: not TIME_ERROR, no STA_UNSYNC),
 /// 0 when it does not, -1 when it cannot tell.
 int sg_clock_synchronized(void);
+
+/// Puts a serial port in raw mode: baud (a standard rate), data bits 5-8, parity 0 none / 1 even /
+/// 2 odd, stop bits 1 or 2; no flow control, receiver on, modem lines ignored.
+/// Returns 0, or -errno (-EINVAL for a rate with no B constant).
+int sg_serial_configure(int fd, int baud, int data_bits, int parity, int stop_bits);
+
+/// openpty(3): a pseudo-terminal pair, for tests and simulations. Returns 0 or -errno.
+int sg_openpty(int *controller, int *device, char *name, size_t name_size);
+
+// GPIO character device, uAPI v2 (<linux/gpio.h>).
+
+/// The size of struct gpio_v2_line_event (48), for readers of the line fd.
+size_t sg_gpio_event_size(void);
+
+/// Decodes one gpio_v2_line_event record: timestamp (ns), id (1 rising, 2 falling), offset,
+/// seqno, line_seqno. Returns 0, or -1 when `size` is too small.
+int sg_gpio_decode_event(const void *record, size_t size, uint64_t *timestamp_ns, uint32_t *id,
+                         uint32_t *offset, uint32_t *seqno, uint32_t *line_seqno);
+
+/// Fills a gpio_v2_line_event record (tests and recordings). Returns the record size.
+size_t sg_gpio_encode_event(void *record, uint64_t timestamp_ns, uint32_t id, uint32_t offset,
+                            uint32_t seqno, uint32_t line_seqno);
+
+/// Requests one input line with edge detection (edges: 1 rising, 2 falling, 3 both) and
+/// realtime-clock timestamps; bias 0 as-is, 1 pull-up, 2 pull-down, 3 disabled; debounce_us 0 for
+/// none. Returns the line fd, or -errno.
+int sg_gpio_request_input(int chip_fd, uint32_t offset, int edges, int active_low, int bias,
+                          uint32_t debounce_us, const char *consumer);
+
+/// Requests one output line at `value`. Returns the line fd, or -errno.
+int sg_gpio_request_output(int chip_fd, uint32_t offset, int active_low, int value, const char *consumer);
+
+/// Sets an output line's logical value. Returns 0 or -errno.
+int sg_gpio_set_value(int line_fd, int value);
 
 #endif

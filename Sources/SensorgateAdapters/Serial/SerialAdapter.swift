@@ -1,0 +1,143 @@
+// The `serial` adapter: a port in raw mode at the configured baud, data bits, parity and stop
+// bits; lines framed by LineFramer and decoded with the profile (`regex` or `json`). A port
+// that vanishes (USB unplugged: open fails, or read fails with EIO) is reopened with a backoff
+// from 0.5 s to 30 s, and the device recovers by itself.
+//
+// The port is read by a blocking poll() loop on the device's own dispatch queue; outputs reach
+// the async side through a bounded stream.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+import Dispatch
+import SensorgateCore
+
+public struct SerialAdapter: DeviceAdapter {
+    public let deviceID: String
+    private let settings: SerialSettings
+    private let decoder: ReadingDecoder
+
+    public init(deviceID: String, settings: SerialSettings, spec: ReadingSpec) throws {
+        self.deviceID = deviceID
+        self.settings = settings
+        self.decoder = try ReadingDecoder(spec: spec)
+    }
+
+    /// What one framed item becomes.
+    public func decode(_ item: LineFramer.Item) -> AdapterOutput? {
+        switch item {
+        case .line(let text):
+            return AdapterOutput.from(decoder.decode(text), deviceID: deviceID)
+        case .overlong(let length):
+            return .failure(deviceID: deviceID, reason: "lineTooLong",
+                            detail: "\(settings.port): a line of \(length) bytes is over max_line_length \(settings.maxLineLength); skipped")
+        case .garbage(let length):
+            return .failure(deviceID: deviceID, reason: "garbage",
+                            detail: "\(settings.port): \(length) bytes that are not text (wrong baud rate or line noise?); skipped")
+        }
+    }
+
+    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
+        let (stream, continuation) = AsyncStream<AdapterOutput>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let stop = StopFlag()
+        let reader = self
+        DispatchQueue(label: "serial.\(deviceID)").async {
+            reader.readLoop(stop: stop) { continuation.yield($0) }
+            continuation.finish()
+        }
+        await withTaskCancellationHandler {
+            for await output in stream { await emit(output) }
+        } onCancel: {
+            stop.set()
+        }
+    }
+
+    /// Opens, reads and reopens until `stop` is set. Blocking; runs on the device's queue.
+    func readLoop(stop: StopFlag, output: (AdapterOutput) -> Void) {
+        var backoff = 500  // ms
+        var outage = false
+        let port = settings.port
+        while !stop.isSet {
+            let fd = open(port, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+            if fd < 0 {
+                let code = errno
+                if !outage {
+                    let hint = code == EACCES ? " (add the user to the 'dialout' group)" : code == ENOENT ? " (unplugged?)" : ""
+                    output(.failure(deviceID: deviceID, reason: "portUnavailable",
+                                    detail: "cannot open \(port): \(String(cString: strerror(code)))\(hint); retrying"))
+                    outage = true
+                }
+                stop.sleep(milliseconds: backoff)
+                backoff = min(backoff * 2, 30_000)
+                continue
+            }
+            let rc = sg_serial_configure(fd, Int32(settings.baud), Int32(settings.dataBits),
+                                         settings.parity == .none ? 0 : settings.parity == .even ? 1 : 2, Int32(settings.stopBits))
+            if rc != 0 {
+                close(fd)
+                output(.failure(deviceID: deviceID, reason: "portError",
+                                detail: "cannot set \(port) to \(settings.baud) baud: \(String(cString: strerror(-rc)))"))
+                outage = true
+                stop.sleep(milliseconds: backoff)
+                backoff = min(backoff * 2, 30_000)
+                continue
+            }
+            outage = false
+            backoff = 500
+            var framer = LineFramer(maxLength: settings.maxLineLength)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            reading: while !stop.isSet {
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, 200)
+                if ready < 0, errno == EINTR { continue }
+                if ready == 0 { continue }
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    for item in framer.feed(buffer[0..<n]) { if let o = decode(item) { output(o) } }
+                    continue
+                }
+                if n < 0, errno == EAGAIN || errno == EINTR { continue }
+                // EIO (a USB adapter pulled out, a pty whose other end closed) or end of file.
+                let why = n < 0 ? String(cString: strerror(errno)) : "end of file"
+                output(.failure(deviceID: deviceID, reason: "portLost", detail: "\(port): \(why) (unplugged?); reopening"))
+                outage = true
+                break reading
+            }
+            close(fd)
+            if outage { stop.sleep(milliseconds: backoff); backoff = min(backoff * 2, 30_000) }
+        }
+    }
+}
+
+/// Set once from any thread; read by a blocking loop between its short waits.
+final class StopFlag: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var value = false
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    var isSet: Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return value
+    }
+
+    func set() {
+        pthread_mutex_lock(&mutex)
+        value = true
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Sleeps up to `milliseconds`, returning early once set.
+    func sleep(milliseconds: Int) {
+        var left = milliseconds
+        while left > 0, !isSet {
+            usleep(UInt32(min(left, 100)) * 1000)
+            left -= 100
+        }
+    }
+}
