@@ -137,9 +137,11 @@ public struct Gateway {
                 logger.error("device '\(device.id)': \(error)")
                 return nil
             }
-        case .gpio:
-            logger.error("device '\(device.id)': the '\(device.adapter.rawValue)' adapter is not part of this build yet; the device is skipped")
-            return nil
+        case .gpio(let settings):
+            do { return try GPIOAdapter(deviceID: device.id, settings: settings, spec: device.reading!) } catch {
+                logger.error("device '\(device.id)': \(error)")
+                return nil
+            }
         }
     }
 }

@@ -1,11 +1,12 @@
 // The hardware the gateway opens by path: GPIO output lines for thermostat actuators.
 
-public enum GatewayHardware {
-    public struct Unavailable: Error, CustomStringConvertible {
-        public var description: String
-    }
+import SensorgateAdapters
 
+extension GPIOOutputLine: OutputLine {}
+
+public enum GatewayHardware {
+    /// Requests `line` on `chip` as an output (GPIO uAPI v2), initially off.
     @Sendable public static func openOutputLine(chip: String, line: Int, activeLow: Bool, consumer: String) throws -> any OutputLine {
-        throw Unavailable(description: "GPIO output lines are not supported by this build")
+        try GPIOOutputLine(chip: chip, line: line, activeLow: activeLow, consumer: consumer)
     }
 }

@@ -1,0 +1,175 @@
+// The `gpio` adapter on the GPIO character device, uAPI v2: one line requested with edge
+// detection on both edges and realtime timestamps (bias as configured, the kernel's debounce
+// when the driver has it), its gpio_v2_line_event records read and turned into MotionDetected by
+// the profile (`edge`, `active_low`), with software debounce when the kernel cannot.
+//
+// The ioctl path is kept to GPIOChip.requestInput; everything above it reads from any fd, which
+// is how it is tested: recorded records through a pipe.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+import Dispatch
+import SensorgateCore
+
+public struct GPIOAdapter: DeviceAdapter {
+    /// An open line: the fd to read events from, and whether the kernel debounces it.
+    public struct OpenLine: Sendable {
+        public var fd: Int32
+        public var kernelDebounce: Bool
+        public init(fd: Int32, kernelDebounce: Bool) {
+            self.fd = fd
+            self.kernelDebounce = kernelDebounce
+        }
+    }
+
+    public let deviceID: String
+    private let settings: GPIOSettings
+    private let decoder: ReadingDecoder
+    private let openLine: @Sendable () throws -> OpenLine
+
+    /// `openLine` defaults to requesting the line from the kernel.
+    public init(deviceID: String, settings: GPIOSettings, spec: ReadingSpec,
+                openLine: (@Sendable () throws -> OpenLine)? = nil) throws {
+        self.deviceID = deviceID
+        self.settings = settings
+        self.decoder = try ReadingDecoder(spec: spec)
+        self.openLine = openLine ?? { try GPIOChip.requestInput(settings, consumer: "sensorgate-\(deviceID)") }
+    }
+
+    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
+        let line = try openLine()
+        let (stream, continuation) = AsyncStream<AdapterOutput>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let stop = StopFlag()
+        let reader = self
+        DispatchQueue(label: "gpio.\(deviceID)").async {
+            reader.readLoop(line, stop: stop) { continuation.yield($0) }
+            close(line.fd)
+            continuation.finish()
+        }
+        await withTaskCancellationHandler {
+            for await output in stream { await emit(output) }
+        } onCancel: {
+            stop.set()
+        }
+    }
+
+    /// Reads records until `stop` or end of file. Blocking; runs on the device's queue.
+    func readLoop(_ line: OpenLine, stop: StopFlag, output: (AdapterOutput) -> Void) {
+        let size = GPIOLineEvent.size
+        var debouncer = line.kernelDebounce || settings.debounce == .zero ? nil : EdgeDebouncer(period: settings.debounce)
+        var buffer = [UInt8](repeating: 0, count: size * 16)
+        var pending: [UInt8] = []
+        var lastLineSeqno: UInt32? = nil
+        while !stop.isSet {
+            var pfd = pollfd(fd: line.fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, 200)
+            if ready < 0, errno == EINTR { continue }
+            if ready == 0 { continue }
+            let n = buffer.withUnsafeMutableBytes { read(line.fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EAGAIN || errno == EINTR { continue }
+            if n <= 0 {
+                if n < 0 { output(.failure(deviceID: deviceID, reason: "readError", detail: "\(settings.chip) line \(settings.line): \(String(cString: strerror(errno)))")) }
+                return
+            }
+            pending += buffer[0..<n]
+            while pending.count >= size {
+                let record = pending.prefix(size)
+                pending.removeFirst(size)
+                guard let event = GPIOLineEvent(record: record) else {
+                    output(.failure(deviceID: deviceID, reason: "malformed", detail: "\(settings.chip) line \(settings.line): an event record with an unknown id"))
+                    continue
+                }
+                // The kernel numbers events per line; a jump means its buffer overflowed.
+                if let last = lastLineSeqno, event.lineSeqno > last &+ 1 {
+                    output(.failure(deviceID: deviceID, reason: "eventsLost",
+                                    detail: "\(settings.chip) line \(settings.line): the kernel dropped \(event.lineSeqno - last - 1) edge(s) (events arrived faster than they were read)"))
+                }
+                lastLineSeqno = event.lineSeqno
+                if var d = debouncer {
+                    let accepted = d.accept(event)
+                    debouncer = d
+                    if !accepted { continue }
+                }
+                if let o = AdapterOutput.from(decoder.decode(edge: event.edge), deviceID: deviceID, time: event.time) { output(o) }
+            }
+        }
+    }
+}
+
+/// The thin ioctl layer: open /dev/gpiochipN, request one line. Errors say what to do.
+public enum GPIOChip {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    static func openChip(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            switch code {
+            case EACCES, EPERM:
+                throw Failure(description: "permission denied on \(path): add the user to the 'gpio' group (sudo usermod -aG gpio $USER) and log in again")
+            case ENOENT:
+                throw Failure(description: "\(path) does not exist: this kernel has no GPIO chip by that name (see `sensorgate discover`)")
+            default:
+                throw Failure(description: "cannot open \(path): \(String(cString: strerror(code)))")
+            }
+        }
+        return fd
+    }
+
+    /// Both edges (the profile picks), realtime timestamps, bias, and the kernel's debounce when
+    /// the driver supports it (EINVAL otherwise: then the line is requested without it).
+    public static func requestInput(_ settings: GPIOSettings, consumer: String) throws -> GPIOAdapter.OpenLine {
+        let chip = try openChip(settings.chip)
+        defer { close(chip) }
+        let bias: Int32 = switch settings.bias { case .none: 0; case .pullUp: 1; case .pullDown: 2; case .disabled: 3 }
+        let debounce = UInt32(clamping: settings.debounce.milliseconds * 1000)
+        var fd = sg_gpio_request_input(chip, UInt32(settings.line), 3, 0, bias, debounce, consumer)
+        var kernelDebounce = debounce > 0
+        if fd == -EINVAL, debounce > 0 {
+            fd = sg_gpio_request_input(chip, UInt32(settings.line), 3, 0, bias, 0, consumer)
+            kernelDebounce = false
+        }
+        guard fd >= 0 else { throw lineFailure(settings.chip, settings.line, -fd) }
+        return .init(fd: fd, kernelDebounce: kernelDebounce)
+    }
+
+    static func lineFailure(_ chip: String, _ line: Int, _ code: Int32) -> Failure {
+        switch code {
+        case EBUSY: return Failure(description: "\(chip) line \(line) is in use by another program or driver (see gpioinfo)")
+        case EINVAL: return Failure(description: "\(chip) has no line \(line), or it cannot be configured this way")
+        case EACCES, EPERM: return Failure(description: "permission denied on \(chip) line \(line): add the user to the 'gpio' group")
+        default: return Failure(description: "cannot request \(chip) line \(line): \(String(cString: strerror(code)))")
+        }
+    }
+}
+
+/// An output line for a thermostat's `gpio` actuator, held for the life of the gateway.
+public final class GPIOOutputLine: @unchecked Sendable {
+    private let fd: Int32
+    public let chip: String
+    public let line: Int
+
+    /// Requests the line as an output, initially inactive (off). `activeLow` inverts it in the kernel.
+    public init(chip: String, line: Int, activeLow: Bool, consumer: String) throws {
+        let chipFD = try GPIOChip.openChip(chip)
+        defer { close(chipFD) }
+        let fd = sg_gpio_request_output(chipFD, UInt32(line), activeLow ? 1 : 0, 0, consumer)
+        guard fd >= 0 else { throw GPIOChip.lineFailure(chip, line, -fd) }
+        self.fd = fd
+        self.chip = chip
+        self.line = line
+    }
+
+    public func set(_ active: Bool) throws {
+        let rc = sg_gpio_set_value(fd, active ? 1 : 0)
+        guard rc == 0 else { throw GPIOChip.Failure(description: "cannot set \(chip) line \(line): \(String(cString: strerror(-rc)))") }
+    }
+
+    deinit { close(fd) }
+}
