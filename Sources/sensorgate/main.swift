@@ -1,4 +1,4 @@
-// The `sensorgate` command line: run, check, rules test, buffer stats (and, as it lands, discover).
+// The `sensorgate` command line: run, check, rules test, buffer stats, discover.
 
 import ArgumentParser
 import Logging
@@ -44,7 +44,7 @@ struct Sensorgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensorgate",
         abstract: "An IoT telemetry gateway: sensors in, CloudEvents out, over MQTT, with rules and thermostats.",
-        subcommands: [Run.self, Check.self, Rules.self, Buffer.self])
+        subcommands: [Run.self, Check.self, Rules.self, Buffer.self, Discover.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -135,5 +135,22 @@ struct Rules: ParsableCommand {
             Console.writeError("\(summary.events) event(s) replayed, \(summary.emitted) emitted\(summary.skipped > 0 ? ", \(summary.skipped) line(s) skipped" : "")\n")
             if summary.skipped > 0 { throw ExitCode(1) }
         }
+    }
+}
+
+struct Discover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find thermal zones, hwmon, 1-Wire and IIO thermometers, GPIO chips and serial ports; print a devices: block.")
+
+    @Option(name: .long, help: "The directory that stands for /sys (a copy or fixture tree).")
+    var sysfsRoot: String = "/sys"
+
+    func run() throws {
+        let root = sysfsRoot.count > 1 && sysfsRoot.hasSuffix("/") ? String(sysfsRoot.dropLast()) : sysfsRoot
+        guard FileSystem.isDirectory(root) else {
+            Console.writeError("error: \(root) is not a directory\n")
+            throw ExitCode(1)
+        }
+        Console.writeOutput(Discovery.render(Discovery.scan(sys: root)))
     }
 }

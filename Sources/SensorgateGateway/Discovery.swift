@@ -1,0 +1,129 @@
+// `sensorgate discover`: looks through sysfs for the sensors a board has (thermal zones, hwmon
+// and 1-Wire thermometers, IIO temperature channels), its GPIO chips and serial ports, and
+// writes a `devices:` block with the right profiles, ready to paste into a config.
+
+public enum Discovery {
+    public struct Found: Sendable, Equatable {
+        public var id: String
+        public var adapter: String
+        public var profile: String
+        /// (key, value) pairs after `profile`, in order.
+        public var settings: [(String, String)]
+        /// Printed above the entry.
+        public var note: String
+        /// GPIO entries need a line number the board cannot tell us: printed commented out.
+        public var commented = false
+
+        public static func == (a: Found, b: Found) -> Bool {
+            a.id == b.id && a.profile == b.profile && a.settings.map { "\($0.0)=\($0.1)" } == b.settings.map { "\($0.0)=\($0.1)" }
+        }
+    }
+
+    /// `sys` stands for /sys (a fixture tree in tests); `dev` for /dev in the printed paths.
+    public static func scan(sys: String, dev: String = "/dev") -> [Found] {
+        var found: [Found] = []
+        func list(_ path: String) -> [String] { (FileSystem.list(sys + path) ?? []).sorted(by: naturalOrder) }
+        func text(_ path: String) -> String? { FileSystem.readText(sys + path).map { $0.trimmingWhitespace } }
+        func exists(_ path: String) -> Bool { FileSystem.readText(sys + path) != nil }
+
+        for zone in list("/class/thermal") where zone.hasPrefix("thermal_zone") && exists("/class/thermal/\(zone)/temp") {
+            let type = text("/class/thermal/\(zone)/type") ?? zone
+            let cpu = type.contains("cpu") || type.contains("soc")
+            found.append(Found(id: cpu && !found.contains { $0.id == "cpu" } ? "cpu" : identifier(type), adapter: "sysfs",
+                               profile: "cpu-thermal", settings: [("path", sys + "/class/thermal/\(zone)/temp")],
+                               note: "thermal zone \(zone) (\(type)): \(reading(text("/class/thermal/\(zone)/temp"), milli: true))"))
+        }
+        for hwmon in list("/class/hwmon") where hwmon.hasPrefix("hwmon") {
+            let name = text("/class/hwmon/\(hwmon)/name") ?? hwmon
+            // The SoC's hwmon mirror of its thermal zone is already listed above.
+            if name.hasSuffix("_thermal"), found.contains(where: { $0.profile == "cpu-thermal" }) { continue }
+            for input in list("/class/hwmon/\(hwmon)") where input.hasPrefix("temp") && input.hasSuffix("_input") {
+                let channel = String(input.dropLast(6))
+                found.append(Found(id: identifier("\(name)-\(channel)"), adapter: "sysfs", profile: name == "jc42" ? "mcp9808" : "hwmon-temp",
+                                   settings: [("path", sys + "/class/hwmon/\(hwmon)/\(input)")],
+                                   note: "hwmon \(hwmon) (\(name)) \(channel): \(reading(text("/class/hwmon/\(hwmon)/\(input)"), milli: true))"))
+            }
+        }
+        for slave in list("/bus/w1/devices") where slave.count > 3 && slave.dropFirst(2).hasPrefix("-") && !slave.hasPrefix("w1_bus") {
+            let family = slave.prefix(2)
+            guard ["28", "10", "22", "3b", "42"].contains(family), exists("/bus/w1/devices/\(slave)/w1_slave") else { continue }
+            let state = text("/bus/w1/devices/\(slave)/w1_slave").map { $0.contains("YES") ? "CRC YES" : "CRC NO (check the wiring)" } ?? "unreadable"
+            found.append(Found(id: identifier("ds18b20-\(slave.suffix(4))"), adapter: "sysfs", profile: "ds18b20",
+                               settings: [("path", sys + "/bus/w1/devices/\(slave)/w1_slave")],
+                               note: "1-Wire thermometer \(slave) (family \(family)): \(state)"))
+        }
+        for device in list("/bus/iio/devices") where device.hasPrefix("iio:device") {
+            let name = text("/bus/iio/devices/\(device)/name") ?? device
+            let known = ["bme280": "bme280", "bmp280": "bmp280", "dht11": "dht22"]
+            if exists("/bus/iio/devices/\(device)/in_temp_input") {
+                found.append(Found(id: identifier("\(name == "dht11" ? "dht22" : name)-temp"), adapter: "sysfs",
+                                   profile: known[name] ?? "iio-temp", settings: [("path", sys + "/bus/iio/devices/\(device)/in_temp_input")],
+                                   note: "IIO \(device) (\(name)) in_temp_input: \(reading(text("/bus/iio/devices/\(device)/in_temp_input"), milli: true))"))
+            } else if exists("/bus/iio/devices/\(device)/in_temp_raw") {
+                found.append(Found(id: identifier("\(name)-temp"), adapter: "sysfs", profile: "iio-temp-raw",
+                                   settings: [("path", sys + "/bus/iio/devices/\(device)/in_temp_raw")],
+                                   note: "IIO \(device) (\(name)) in_temp_raw with scale and offset"))
+            }
+        }
+        for chip in list("/bus/gpio/devices") where chip.hasPrefix("gpiochip") {
+            let label = text("/bus/gpio/devices/\(chip)/label").map { " (\($0))" } ?? ""
+            found.append(Found(id: "motion-\(chip.dropFirst(8))", adapter: "gpio", profile: "hc-sr501",
+                               settings: [("chip", "\(dev)/\(chip)"), ("line", "17")],
+                               note: "GPIO chip \(chip)\(label): set the line your sensor is wired to", commented: true))
+        }
+        // Ports with a device behind them; a UART whose `type` is 0 is a placeholder without hardware.
+        for tty in list("/class/tty") where exists("/class/tty/\(tty)/device/uevent") && text("/class/tty/\(tty)/type") != "0" {
+            let driver = text("/class/tty/\(tty)/device/uevent")?.split(separator: "\n").first { $0.hasPrefix("DRIVER=") }.map { String($0.dropFirst(7)) } ?? "?"
+            let usb = tty.hasPrefix("ttyUSB") || tty.hasPrefix("ttyACM")
+            found.append(Found(id: identifier("serial-\(tty.lowercased())"), adapter: "serial", profile: usb ? "arduino-serial" : "serial-text-celsius",
+                               settings: [("port", "\(dev)/\(tty)")],
+                               note: "serial port \(tty) (driver \(driver)): check the profile matches what it prints", commented: !usb))
+        }
+        return found
+    }
+
+    /// The `devices:` block.
+    public static func render(_ found: [Found]) -> String {
+        guard !found.isEmpty else { return "# no sensors, GPIO chips or serial ports found\ndevices: []\n" }
+        var out = "devices:\n"
+        for f in found {
+            out += "  # \(f.note)\n"
+            let prefix = f.commented ? "  # " : "  "
+            out += "\(prefix)- id: \(f.id)\n"
+            out += "\(prefix)  adapter: \(f.adapter)\n"
+            out += "\(prefix)  profile: \(f.profile)\n"
+            for (key, value) in f.settings { out += "\(prefix)  \(key): \(value)\n" }
+        }
+        return out
+    }
+
+    private static func reading(_ text: String?, milli: Bool) -> String {
+        guard let text, let v = Double(text) else { return "unreadable now" }
+        let c = milli ? v / 1000 : v
+        return "\(c) °C now"
+    }
+
+    /// A device id: [A-Za-z0-9_-], lower case.
+    static func identifier(_ text: String) -> String {
+        var id = ""
+        for c in text.lowercased() {
+            if c.isASCII, c.isLetter || c.isNumber || c == "-" || c == "_" { id.append(c) } else if !id.hasSuffix("-") { id.append("-") }
+        }
+        while id.hasSuffix("-") { id.removeLast() }
+        return id.isEmpty ? "device" : id
+    }
+
+    /// hwmon2 before hwmon10.
+    static func naturalOrder(_ a: String, _ b: String) -> Bool {
+        let da = a.drop { !$0.isNumber }, db = b.drop { !$0.isNumber }
+        let pa = a.prefix(a.count - da.count), pb = b.prefix(b.count - db.count)
+        if pa == pb, let na = Int(da), let nb = Int(db) { return na < nb }
+        return a < b
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
