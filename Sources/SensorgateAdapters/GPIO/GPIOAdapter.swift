@@ -124,7 +124,15 @@ public enum GPIOChip {
 
     /// Both edges (the profile picks), realtime timestamps, bias, and the kernel's debounce when
     /// the driver supports it (EINVAL otherwise: then the line is requested without it).
+    /// A `chip` that is a FIFO or a regular file instead of a character device is read as a
+    /// recording of gpio_v2_line_event records (tests, demos, replaying a capture).
     public static func requestInput(_ settings: GPIOSettings, consumer: String) throws -> GPIOAdapter.OpenLine {
+        var info = stat()
+        if stat(settings.chip, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO || (info.st_mode & S_IFMT) == S_IFREG {
+            let fd = open(settings.chip, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Failure(description: "cannot open the recording \(settings.chip): \(String(cString: strerror(errno)))") }
+            return .init(fd: fd, kernelDebounce: false)
+        }
         let chip = try openChip(settings.chip)
         defer { close(chip) }
         let bias: Int32 = switch settings.bias { case .none: 0; case .pullUp: 1; case .pullDown: 2; case .disabled: 3 }
