@@ -60,6 +60,10 @@ public struct SerialAdapter: DeviceAdapter {
         var backoff = 500  // ms
         var outage = false
         let port = settings.port
+        func waitBeforeRetry() {
+            stop.sleep(milliseconds: backoff)
+            backoff = min(backoff * 2, 30_000)
+        }
         while !stop.isSet {
             let fd = open(port, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
             if fd < 0 {
@@ -70,8 +74,7 @@ public struct SerialAdapter: DeviceAdapter {
                                     detail: "cannot open \(port): \(String(cString: strerror(code)))\(hint); retrying"))
                     outage = true
                 }
-                stop.sleep(milliseconds: backoff)
-                backoff = min(backoff * 2, 30_000)
+                waitBeforeRetry()
                 continue
             }
             let rc = sg_serial_configure(fd, Int32(settings.baud), Int32(settings.dataBits),
@@ -81,8 +84,7 @@ public struct SerialAdapter: DeviceAdapter {
                 output(.failure(deviceID: deviceID, reason: "portError",
                                 detail: "cannot set \(port) to \(settings.baud) baud: \(String(cString: strerror(-rc)))"))
                 outage = true
-                stop.sleep(milliseconds: backoff)
-                backoff = min(backoff * 2, 30_000)
+                waitBeforeRetry()
                 continue
             }
             outage = false
@@ -107,7 +109,7 @@ public struct SerialAdapter: DeviceAdapter {
                 break reading
             }
             close(fd)
-            if outage { stop.sleep(milliseconds: backoff); backoff = min(backoff * 2, 30_000) }
+            if outage { waitBeforeRetry() }
         }
     }
 }
