@@ -53,7 +53,6 @@ int sg_serial_configure(int fd, int baud, int data_bits, int parity, int stop_bi
     t.c_cc[VTIME] = 0;
     if (cfsetispeed(&t, speed) != 0 || cfsetospeed(&t, speed) != 0) return -errno;
     if (tcsetattr(fd, TCSANOW, &t) != 0) return -errno;
-    tcflush(fd, TCIFLUSH);
     return 0;
 }
 

@@ -86,20 +86,20 @@ import SensorgateCore
         defer { task.cancel() }
         #expect(await log.waitFor { reasons($0) == ["portUnavailable"] })
         var socat = try startSocat()
-        try await Task.sleep(for: .milliseconds(1200))  // the adapter's backoff finds it
-        send("T=20.0\n")
-        #expect(await log.waitFor { readings($0) == [20.0] })
+        // The adapter's backoff finds it; keep sending until a line gets through.
+        func deliver(_ value: Double) async -> Bool {
+            for _ in 0..<120 {
+                send("T=\(value)\n")
+                if await log.waitFor(timeout: .milliseconds(250), { readings($0).contains(value) }) { return true }
+            }
+            return false
+        }
+        #expect(await deliver(20.0))
         kill(socat.processIdentifier, SIGKILL)
         socat.waitUntilExit()
         #expect(await log.waitFor { reasons($0).contains("portLost") })
         socat = try startSocat()
         defer { kill(socat.processIdentifier, SIGKILL); socat.waitUntilExit() }
-        // Reopened after its backoff: keep sending until a line gets through.
-        var delivered = false
-        for _ in 0..<60 where !delivered {
-            send("T=21.0\n")
-            delivered = await log.waitFor(timeout: .milliseconds(250)) { readings($0).contains(21.0) }
-        }
-        #expect(delivered)
+        #expect(await deliver(21.0))
     }
 }

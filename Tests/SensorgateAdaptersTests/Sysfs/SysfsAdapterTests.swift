@@ -86,11 +86,13 @@ import SensorgateCore
     }
 }
 
+/// Adapter outputs collected for a test. Waits are generous: under `swift test`'s parallel load,
+/// tests that block threads can hold up the async side for seconds.
 actor OutputLog {
     private(set) var items: [AdapterOutput] = []
     func append(_ o: AdapterOutput) { items.append(o) }
 
-    func waitFor(timeout: Duration = .seconds(10), _ predicate: @Sendable ([AdapterOutput]) -> Bool) async -> Bool {
+    func waitFor(timeout: Duration = .seconds(30), _ predicate: @Sendable ([AdapterOutput]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if predicate(items) { return true }
