@@ -41,7 +41,8 @@ public actor EventPipeline {
     private var sinks: [any EventSink]
     private let logger: Logger
     private var locations: [String: String]
-    private var random = SystemRandomNumberGenerator()
+    /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
+    private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var clockSynced = true
     private var clockCheckedAt: Int64? = nil
     public private(set) var failures = FailureCounts()

@@ -32,7 +32,9 @@ public struct Gateway {
                     mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
                     buffer: config.buffer, bufferPath: Paths.join(config.gateway.stateDir, "buffer.db")), logger: logger)
             }
-            let sinks: [any EventSink] = [ConsoleEventSink()] + (forwarder.map { [$0] } ?? [])
+            // One console line per event at `info` and below; `--log-level notice` keeps a busy gateway quiet.
+            let console: [any EventSink] = logger.logLevel <= .info ? [ConsoleEventSink()] : []
+            let sinks: [any EventSink] = console + (forwarder.map { [$0] } ?? [])
             let actuators = Actuators(forwarder: forwarder, logger: logger, openLine: GatewayHardware.openOutputLine)
             pipeline = try EventPipeline(config: config, sinks: sinks, effects: actuators, resumeSeq: try forwarder?.resumeSeq(),
                                          logger: logger)

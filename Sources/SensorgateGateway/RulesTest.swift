@@ -18,7 +18,7 @@ public enum RulesTest {
         var summary = Summary()
         var replay: RuleReplay? = nil
         var seq: UInt64 = 0
-        var random = FixedSeedGenerator()
+        var random = SplitMix64(seed: 0x5EED)  // the same ids on every replay
         func print(_ outputs: [RuleReplay.Output]) {
             for o in outputs {
                 switch o.output {
@@ -64,17 +64,5 @@ public enum RulesTest {
             replay = r
         }
         return summary
-    }
-}
-
-/// SplitMix64 with a fixed seed: event ids that are the same on every replay.
-struct FixedSeedGenerator: RandomNumberGenerator {
-    private var state: UInt64 = 0x5EED
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -22,6 +22,10 @@ public struct SimulatedAdapter: DeviceAdapter {
         while !Task.isCancelled {
             let sample: SimulatedSensor.Sample
             switch settings.kind {
+            case .temperature where settings.interval == .zero:
+                // Free-running: the pipeline's pace is the only limit (awaiting it is the back-pressure).
+                try Task.checkCancellation()
+                sample = sensor.nextTemperature()
             case .temperature:
                 deadline = deadline.advanced(by: settings.interval)
                 try await Task.sleep(until: deadline, clock: clock)

@@ -331,7 +331,8 @@ extension ConfigLoading {
         if !(0...1).contains(failRate), let fv = s["fail_rate"] {
             reader.error("'fail_rate' must be between 0 and 1, got \(shown(failRate))", at: fv.location)
         }
-        let interval = s["interval"].flatMap { reader.duration($0, "interval", minimum: .milliseconds(1)) } ?? .seconds(1)
+        // 0s: readings as fast as the gateway takes them (benchmarks).
+        let interval = s["interval"].flatMap { reader.duration($0, "interval") } ?? .seconds(1)
         return .simulated(SimulatedSettings(kind: kind, interval: interval, start: start, step: step, minimum: minimum,
                                             maximum: maximum, rate: rate, seed: seed, failRate: failRate))
     }

@@ -6,7 +6,7 @@ extension Event {
     public func cloudEventBytes() -> [UInt8] {
         var w = JSONWriter(capacity: 320)
         w.raw("{\"specversion\":\"1.0\",\"id\":\"")
-        w.raw(id.description)
+        w.uuid(id)
         w.raw("\",\"source\":")
         w.string(source)
         w.raw(",\"type\":\"")
@@ -14,7 +14,7 @@ extension Event {
         w.raw("\",\"subject\":")
         w.string(subject)
         w.raw(",\"time\":\"")
-        w.raw(time.rfc3339)
+        w.rfc3339(time)
         w.raw("\",\"datacontenttype\":\"application/json\",\"seq\":")
         w.number(seq)
         if !clockSynced { w.raw(",\"clocksynced\":false") }

@@ -2,17 +2,28 @@
 // roughly by creation time and stay unique without coordination.
 
 public struct EventID: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]  // 16
+    /// The 16 bytes as two big-endian halves: no allocation per event.
+    public let high: UInt64
+    public let low: UInt64
+
+    public var bytes: [UInt8] {
+        (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (56 - 8 * UInt64(i % 8))) }
+    }
 
     public init<R: RandomNumberGenerator>(milliseconds: Int64, using generator: inout R) {
-        var b = [UInt8](repeating: 0, count: 16)
         let ms = UInt64(max(0, milliseconds)) & 0xFFFF_FFFF_FFFF
-        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(i))) }
-        let r1 = generator.next(), r2 = generator.next()
-        for i in 6..<16 { b[i] = UInt8(truncatingIfNeeded: (i < 14 ? r1 : r2) >> (8 * UInt64(i % 8))) }
-        b[6] = 0x70 | (b[6] & 0x0F)   // version 7
-        b[8] = 0x80 | (b[8] & 0x3F)   // RFC 9562 variant
-        bytes = b
+        let random = generator.next()
+        // 48 bits of time, version 7, 12 random bits; variant 10, 62 random bits.
+        high = ms << 16 | 0x7000 | (random & 0x0FFF)
+        low = 0x8000_0000_0000_0000 | (generator.next() & 0x3FFF_FFFF_FFFF_FFFF)
+    }
+
+    init(bytes b: [UInt8]) {
+        var h: UInt64 = 0, l: UInt64 = 0
+        for i in 0..<8 { h = h << 8 | UInt64(b[i]) }
+        for i in 8..<16 { l = l << 8 | UInt64(b[i]) }
+        high = h
+        low = l
     }
 
     public init?(_ text: String) {
@@ -29,20 +40,14 @@ public struct EventID: Sendable, Hashable, CustomStringConvertible {
             if let h = high { b.append(h << 4 | v); high = nil } else { high = v }
         }
         guard b.count == 16, high == nil, text.utf8.count == 36 else { return nil }
-        bytes = b
+        self.init(bytes: b)
     }
 
-    public var version: Int { Int(bytes[6] >> 4) }
+    public var version: Int { Int(high >> 12 & 0xF) }
 
     public var description: String {
-        let hex: [Character] = Array("0123456789abcdef")
-        var s = ""
-        s.reserveCapacity(36)
-        for (i, byte) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { s.append("-") }
-            s.append(hex[Int(byte >> 4)])
-            s.append(hex[Int(byte & 0xF)])
-        }
-        return s
+        var w = JSONWriter(capacity: 36)
+        w.uuid(self)
+        return w.string
     }
 }

@@ -16,12 +16,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// `2026-11-26T18:52:36.123Z`
     public var rfc3339: String {
-        let ms = millisecondsSinceEpoch
-        let days = Timestamp.floorDiv(ms, 86_400_000)
-        let msOfDay = ms - days * 86_400_000
-        let (y, m, d) = Timestamp.civil(fromDays: days)
-        let h = msOfDay / 3_600_000, mi = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, milli = msOfDay % 1000
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
+        var w = JSONWriter(capacity: 24)
+        w.rfc3339(self)
+        return w.string
     }
 
     /// Hours, minutes and seconds of the day in UTC, for compact console output.

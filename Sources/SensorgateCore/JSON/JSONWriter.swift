@@ -35,7 +35,59 @@ public struct JSONWriter: Sendable {
 
     public mutating func number(_ value: Double) { raw(JSONWriter.number(value)) }
 
-    public mutating func number(_ value: UInt64) { raw(String(value)) }
+    public mutating func number(_ value: UInt64) {
+        guard value >= 10 else { bytes.append(UInt8(ascii: "0") + UInt8(value)); return }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, no allocation
+        var count = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while v > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                count += 1
+            }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
+        }
+    }
+
+    /// `value` as exactly `width` decimal digits (zero-padded).
+    public mutating func digits(_ value: Int64, width: Int) {
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var v = value
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v / divisor % 10))
+            v %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// A UUID in its 8-4-4-4-12 form, without quotes.
+    public mutating func uuid(_ id: EventID) {
+        func hex(_ word: UInt64, from: Int, count: Int) {
+            for i in from..<(from + count) { bytes.append(JSONWriter.hexDigit(UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(i)) & 0xF))) }
+        }
+        hex(id.high, from: 0, count: 8); bytes.append(UInt8(ascii: "-"))
+        hex(id.high, from: 8, count: 4); bytes.append(UInt8(ascii: "-"))
+        hex(id.high, from: 12, count: 4); bytes.append(UInt8(ascii: "-"))
+        hex(id.low, from: 0, count: 4); bytes.append(UInt8(ascii: "-"))
+        hex(id.low, from: 4, count: 12)
+    }
+
+    /// `2026-11-26T18:52:36.123Z`, without quotes.
+    public mutating func rfc3339(_ t: Timestamp) {
+        let ms = t.millisecondsSinceEpoch
+        let days = Timestamp.floorDiv(ms, 86_400_000)
+        let msOfDay = ms - days * 86_400_000
+        let (y, m, d) = Timestamp.civil(fromDays: days)
+        digits(y, width: 4); bytes.append(UInt8(ascii: "-"))
+        digits(m, width: 2); bytes.append(UInt8(ascii: "-"))
+        digits(d, width: 2); bytes.append(UInt8(ascii: "T"))
+        digits(msOfDay / 3_600_000, width: 2); bytes.append(UInt8(ascii: ":"))
+        digits(msOfDay / 60_000 % 60, width: 2); bytes.append(UInt8(ascii: ":"))
+        digits(msOfDay / 1000 % 60, width: 2); bytes.append(UInt8(ascii: "."))
+        digits(msOfDay % 1000, width: 3); bytes.append(UInt8(ascii: "Z"))
+    }
 
     public mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
 
