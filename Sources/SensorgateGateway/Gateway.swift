@@ -106,9 +106,14 @@ public struct Gateway {
         return Task {
             await withTaskGroup(of: Void.self) { group in
                 for adapter in adapters {
+                    // A simulated sensor can wait: while the broker drains a backlog it yields the CPU.
+                    let paced = adapter is SimulatedAdapter
                     group.addTask {
                         do {
-                            try await adapter.run { output in await pipeline.accept(output) }
+                            try await adapter.run { output in
+                                await pipeline.accept(output)
+                                if paced, forwarder?.isDraining == true { try? await Task.sleep(for: .milliseconds(1)) }
+                            }
                         } catch is CancellationError {
                         } catch {
                             logger.error("device '\(adapter.deviceID)' stopped: \(error)")

@@ -47,8 +47,15 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
 
     // Shared with other threads, under `lock`.
     private let lock = NSLock()
+    /// Signalled whenever the loop takes the inbox, for a `deliver` waiting on a full one.
+    private let inboxTaken = NSCondition()
+    private var loopRunning = false
+    /// Events handed over but not yet taken by the loop; beyond this `deliver` waits, so a
+    /// producer faster than the disk cannot grow memory without bound.
+    static let inboxLimit = 20_000
     private var inbox: [OfflineBuffer.Entry] = []
     private var commandInbox: [Command] = []
+    private var draining = false
     private var stopDeadline: Date?
     private var subscriptions: [(filter: String, deliver: @Sendable (String, [UInt8]) -> Void)] = []
     private var resubscribe = false
@@ -67,11 +74,25 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var failureLogged = false
     /// The last error a libmosquitto loop call returned.
     private var loopError: Int32 = 0
+    /// Events on their way to the broker without touching the disk; `memoryHead` is the first
+    /// not yet published (an index, so taking one is O(1)).
     private var memoryQueue: [OfflineBuffer.Entry] = []
+    private var memoryHead = 0
+    private var memoryCount: Int { memoryQueue.count - memoryHead }
+
+    /// The events still waiting in memory, in order, and an empty queue.
+    private func takeMemoryQueue() -> [OfflineBuffer.Entry] {
+        defer { memoryQueue.removeAll(keepingCapacity: true); memoryHead = 0 }
+        return Array(memoryQueue[memoryHead...])
+    }
     private var pendingWrites: [OfflineBuffer.Entry] = []
     private var acknowledgedRows: [UInt64] = []
     private var inflight: [Int32: (entry: OfflineBuffer.Entry, fromBuffer: Bool)] = [:]
     private var bufferCursor: UInt64 = 0
+    /// Rows read from the buffer and not yet published, in seq order.
+    private var readahead: [OfflineBuffer.Entry] = []
+    private var readaheadIndex = 0
+    static let readaheadLimit = 2000
     private var refusals: [UInt64: Int] = [:]
     private var backoff = ReconnectBackoff()
     private var nextConnect = ContinuousClock.now
@@ -133,8 +154,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     }
 
     public func start() {
+        lock.withLock { loopRunning = true }
         let thread = Thread { [self] in
             runLoop()
+            lock.withLock { loopRunning = false }
             finished.signal()
         }
         thread.name = "mqtt-forwarder"
@@ -156,7 +179,18 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     public func deliver(_ event: Event) {
         let entry = OfflineBuffer.Entry(seq: event.seq, topic: event.topic(prefix: settings.mqtt.topicPrefix, gatewayID: settings.gatewayID),
                                         payload: event.cloudEventBytes())
-        lock.withLock { inbox.append(entry) }
+        while true {
+            let full = lock.withLock { () -> Bool in
+                if inbox.count >= Self.inboxLimit, loopRunning { return true }
+                inbox.append(entry)
+                return false
+            }
+            if !full { break }
+            wake()
+            inboxTaken.lock()
+            _ = inboxTaken.wait(until: Date().addingTimeInterval(0.05))
+            inboxTaken.unlock()
+        }
         wake()
     }
 
@@ -189,6 +223,11 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         wake()
     }
 
+    /// True while the broker is connected but a backlog of more than `drainPressure` events
+    /// waits on disk: sources that can wait (simulated sensors) slow down so the drain gets the CPU.
+    public var isDraining: Bool { lock.withLock { draining } }
+    static let drainPressure = 10_000
+
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
@@ -202,6 +241,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
                 defer { inbox.removeAll(keepingCapacity: true) }
                 return (inbox, stopDeadline)
             }
+            if !incoming.isEmpty { inboxTaken.lock(); inboxTaken.broadcast(); inboxTaken.unlock() }
             if lock.withLock({ defer { resubscribe = false }; return resubscribe }), connected { subscribeAll() }
             route(incoming)
             queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
@@ -209,6 +249,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             if deadline == nil, !connected, connection == nil, ContinuousClock.now >= nextConnect { startConnecting() }
             if connected { sendCommands() }
             if connected { fillWindow() }
+            let pressure = connected && bufferedCount > Self.drainPressure
+            lock.withLock { draining = pressure }
             if let deadline, inflight.isEmpty || Date() >= deadline || !connected {
                 shutDown()
                 return
@@ -221,12 +263,9 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private func route(_ entries: [OfflineBuffer.Entry]) {
         for entry in entries {
             if settings.buffer.mode == .always || !connected || bufferedCount > 0 || !pendingWrites.isEmpty
-                || memoryQueue.count >= settings.memoryQueueLimit {
+                || memoryCount >= settings.memoryQueueLimit {
                 // The memory queue holds older events: they go to the buffer first, keeping seq order.
-                if !memoryQueue.isEmpty {
-                    pendingWrites.append(contentsOf: memoryQueue)
-                    memoryQueue.removeAll(keepingCapacity: true)
-                }
+                if memoryCount > 0 { pendingWrites.append(contentsOf: takeMemoryQueue()) }
                 pendingWrites.append(entry)
             } else {
                 memoryQueue.append(entry)
@@ -297,22 +336,30 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private func fillWindow() {
         let window = settings.mqtt.maxInflight
         while inflight.count < window, connected, !teardown {
-            if let buffer, let newest = buffer.newestSeq, newest > bufferCursor {
-                let batch: [OfflineBuffer.Entry]
-                do { batch = try buffer.read(after: bufferCursor, limit: window - inflight.count) } catch {
+            if readahead.isEmpty, let buffer, let newest = buffer.newestSeq, newest > bufferCursor {
+                // Read ahead in large batches: one SELECT per 2,000 rows, not one per window refill.
+                do { readahead = try buffer.read(after: bufferCursor, limit: Self.readaheadLimit) } catch {
                     logger.error("cannot read the offline buffer: \(error)")
                     return
                 }
-                guard !batch.isEmpty else { bufferCursor = newest; continue }
-                for entry in batch {
-                    bufferCursor = entry.seq
-                    guard publish(entry, fromBuffer: true) else { return }
-                }
-            } else if !memoryQueue.isEmpty, pendingWrites.isEmpty, bufferedCount == 0 {
-                let entry = memoryQueue.removeFirst()
-                guard publish(entry, fromBuffer: false) else {
-                    memoryQueue.insert(entry, at: 0)
-                    return
+                readaheadIndex = 0
+                if readahead.isEmpty { bufferCursor = newest; continue }
+            }
+            if readaheadIndex < readahead.count {
+                let entry = readahead[readaheadIndex]
+                readaheadIndex += 1
+                if readaheadIndex == readahead.count { readahead.removeAll(keepingCapacity: true); readaheadIndex = 0 }
+                bufferCursor = entry.seq
+                guard publish(entry, fromBuffer: true) else { return }
+            } else if memoryCount > 0, pendingWrites.isEmpty, bufferedCount == 0 {
+                guard publish(memoryQueue[memoryHead], fromBuffer: false) else { return }
+                memoryHead += 1
+                if memoryHead == memoryQueue.count {
+                    memoryQueue.removeAll(keepingCapacity: true)
+                    memoryHead = 0
+                } else if memoryHead >= 1024 {
+                    memoryQueue.removeFirst(memoryHead)  // a steady flow never empties it: compact
+                    memoryHead = 0
                 }
             } else {
                 return
@@ -351,6 +398,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
                 }
             } else if fromBuffer {
                 bufferCursor = min(bufferCursor, entry.seq - 1)  // resend from there
+                readahead.removeAll(keepingCapacity: true)
+                readaheadIndex = 0
             } else {
                 pendingWrites.append(entry)
             }
@@ -413,6 +462,8 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         connectedSince = .now
         counters.connects += 1
         bufferCursor = 0
+        readahead.removeAll(keepingCapacity: true)
+        readaheadIndex = 0
         logger.notice("connected to \(settings.mqtt.host):\(settings.mqtt.port)\(bufferedCount == 0 ? "" : "; sending \(bufferedCount) buffered event(s) first")")
         if !settings.inputOnly {
             _ = try? connection.publish(topic: statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
@@ -447,8 +498,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         connection = nil
         let unacknowledged = inflight.values.filter { !$0.fromBuffer }.map(\.entry).sorted { $0.seq < $1.seq }
         inflight.removeAll()
-        pendingWrites = unacknowledged + memoryQueue + pendingWrites
-        memoryQueue.removeAll()
+        pendingWrites = unacknowledged + takeMemoryQueue() + pendingWrites
         commitBuffer()
         backoff.connectionEnded(after: uptime)
         let delay = backoff.nextDelay(using: &random)
@@ -489,8 +539,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         // Whatever was not acknowledged is committed, so a restart sends it.
         let unacknowledged = inflight.values.filter { !$0.fromBuffer }.map(\.entry).sorted { $0.seq < $1.seq }
         let late = lock.withLock { () -> [OfflineBuffer.Entry] in defer { inbox.removeAll() }; return inbox }
-        pendingWrites = unacknowledged + memoryQueue + pendingWrites + late
-        memoryQueue.removeAll()
+        pendingWrites = unacknowledged + takeMemoryQueue() + pendingWrites + late
         inflight.removeAll()
         retryCommitAt = nil
         commitBuffer()
