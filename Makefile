@@ -44,11 +44,18 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Release build, then every benchmark; prints a table and writes var/bench.json. Never fails on a missed target.
+# Release build, the libmosquitto floor programs (Benchmarks/floor), then every benchmark against
+# its own mosquitto on loopback; prints a table and writes var/bench.json. Never fails on a missed target.
+CC          ?= cc
+RELEASE_BIN  = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 bench: deps
+	$(SWIFT) build -c release --product sensorgate
 	$(SWIFT) build -c release --product sensorgate-bench
-	@mkdir -p var
-	$$($(SWIFT) build -c release --show-bin-path)/sensorgate-bench var/bench.json
+	@mkdir -p .build/bench-floor var
+	for p in bench_pub bench_sub bench_relay; do \
+		$(CC) -O2 -Wall -o .build/bench-floor/$$p Benchmarks/floor/$$p.c $$(pkg-config --cflags --libs libmosquitto) || exit 1; \
+	done
+	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --floor .build/bench-floor --out var/bench.json
 
 clean:
 	$(SWIFT) package clean

@@ -1,106 +1,265 @@
-// `make bench`: measured figures, each with its target. Benchmarks measure; they never fail
-// the test suite. This first one is the rules engine in-process; the MQTT and storage
-// benchmarks join it with the benchmarks issue.
+// `make bench`: every figure beside its target, each MQTT figure against a libmosquitto floor
+// measured in the same run on the same broker. Benchmarks measure; they never fail the test
+// suite. Usage: sensorgate-bench --sensorgate BIN --floor DIR [--out FILE] [--quick]
 
 import Foundation
-import SensorgateCore
 
-struct MemoryFiles: ConfigFileSource {
-    var files: [String: String]
-    func readFile(_ path: String) -> String? { files[path] }
-    func listDirectory(_ path: String) -> [String]? { nil }
+let arguments = Array(CommandLine.arguments.dropFirst())
+@MainActor func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), arguments.index(after: i) < arguments.endIndex else { return nil }
+    return arguments[arguments.index(after: i)]
 }
+let quick = arguments.contains("--quick")
+let outPath = option("--out") ?? "var/bench.json"
+let work = FileManager.default.temporaryDirectory.appendingPathComponent("sensorgate-bench-\(getpid())").path
+try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: work) }
+let tools = Tools(floorDir: option("--floor") ?? ".build/bench-floor", sensorgate: option("--sensorgate") ?? ".build/release/sensorgate",
+                  workDir: work)
+let scale = quick ? 10 : 1
 
-/// 25 devices, 50 rules of every condition kind, 2 thermostats.
-func benchConfig() -> GatewayConfig {
-    var y = "gateway: { id: bench, state_dir: /tmp/unused }\nmqtt: { url: 'mqtt://127.0.0.1:1883' }\ndevices:\n"
-    for i in 1...20 { y += "  - { id: room-\(i), adapter: simulated, kind: temperature }\n" }
-    for i in 1...5 { y += "  - { id: pir-\(i), adapter: simulated, kind: motion }\n" }
-    y += "rules:\n"
-    for i in 1...20 {
-        y += "  - { name: hot-\(i), when: { temperature: { device: room-\(i), above: \(20 + i % 5), for: 30s } }, then: [ { alert: { message: \"{device} at {celsius}\" } } ], cooldown: 1m }\n"
-    }
-    for i in 1...10 {
-        y += "  - { name: rise-\(i), when: { rate: { device: room-\(i), rises_by: 1.5, within: 2m } }, then: [ { alert: { message: \"{device} rising\" } } ] }\n"
-    }
-    for i in 1...5 {
-        y += "  - { name: cold-\(i), when: { temperature: { device: 'room-\(i)*', below: 17 } }, then: [ { alert: { message: \"{device} cold\" } } ] }\n"
-        y += "  - { name: silent-\(i), when: { stale: { device: room-\(i + 10), for: 5m } }, then: [ { alert: { message: \"{device} silent\" } } ] }\n"
-        y += "  - { name: away-\(i), when: { no_motion: { device: pir-\(i), for: 1h } }, then: [ { thermostat: { name: t\(i % 2 + 1), target: 17 } } ] }\n"
-        y += "  - { name: night-\(i), when: { all: [ { motion: { device: pir-\(i) } }, { time: { after: '23:00', before: '06:00' } } ] }, then: [ { alert: { severity: critical, message: \"motion in {location}\" } } ] }\n"
-    }
-    y += "thermostats:\n"
-    for i in 1...2 {
-        y += "  - { name: t\(i), device: room-\(i), target: 21, min_on: 2m, min_off: 2m, stale_after: 2m, max_run: 4h, actuator: { mqtt: { topic: b\(i) } } }\n"
-    }
-    let result = ConfigLoader(files: MemoryFiles(files: ["/bench.yaml": y]), environment: [:]).load(path: "/bench.yaml")
-    guard let config = result.config else {
-        fatalError("bench config: \(result.diagnostics.map(\.description).joined(separator: "\n"))")
-    }
-    return config
-}
-
-struct Result {
-    var name: String
-    var figure: Double
-    var unit: String
-    var target: Double
-    var pass: Bool { figure >= target }
-}
-
-/// Events per second through 50 rules and 2 thermostats on one core (this thread).
-func rulesEngine(events: Int) -> Result {
-    let config = benchConfig()
-    let start = Timestamp(rfc3339: "2026-11-26T12:00:00Z")!
-    var engine = RuleEngine(config: config, start: RuleInstant(wall: start))
-    _ = engine.start(at: RuleInstant(wall: start))
-    let ids = config.devices.map(\.id)
-    let id = EventID("00000000-0000-7000-8000-000000000000")!
-    // Prepared outside the timed loop: the events a pipeline would hand over.
-    var state: UInt64 = 1
-    var celsius = Array(repeating: 20.0, count: ids.count)
-    var prepared: [Event] = []
-    prepared.reserveCapacity(100_000)
-    for n in 0..<100_000 {
-        let d = n % ids.count
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        let data: EventData
-        if ids[d].hasPrefix("pir") {
-            data = .motion(location: nil)
-        } else {
-            celsius[d] += Double(Int64(state >> 33) % 21 - 10) / 100
-            data = .temperature(celsius: celsius[d], location: nil)
+/// Twenty rules over `devices`: thresholds with and without `for`, rates, staleness, a time window.
+func twentyRules(_ devices: [String]) -> String {
+    var y = "rules:\n"
+    for i in 0..<20 {
+        let d = devices[i % devices.count]
+        switch i % 5 {
+        case 0: y += "  - { name: hot-\(i), when: { temperature: { device: \(d), above: \(24 + i % 3) } }, then: [ { alert: { message: \"{device} at {celsius}\" } } ], cooldown: 1m }\n"
+        case 1: y += "  - { name: warm-for-\(i), when: { temperature: { device: \(d), above: 23, for: 30s } }, then: [ { alert: { message: \"{device} warm\" } } ] }\n"
+        case 2: y += "  - { name: rise-\(i), when: { rate: { device: \(d), rises_by: 3, within: 1m } }, then: [ { alert: { message: \"{device} rising\" } } ] }\n"
+        case 3: y += "  - { name: stale-\(i), when: { stale: { device: \(d), for: 5m } }, then: [ { alert: { message: \"{device} silent\" } } ] }\n"
+        default: y += "  - { name: cold-night-\(i), when: { all: [ { temperature: { device: \(d), below: 12 } }, { time: { after: '22:00', before: '06:00' } } ] }, then: [ { alert: { message: \"{device} cold\" } } ] }\n"
         }
-        prepared.append(Event(id: id, source: "bench", subject: ids[d], time: start, seq: UInt64(n), data: data))
     }
-    var outputs = 0
-    let clock = ContinuousClock()
-    let began = clock.now
-    var now = RuleInstant(wall: start)
-    for n in 0..<events {
-        // 1 ms between events; time of day moves with it (no time-zone work in the loop).
-        now.monotonic += 1
-        now.wall.millisecondsSinceEpoch += 1
-        if n % 1000 == 0 { now.local = LocalTime(wall: now.wall, utcOffsetSeconds: 0) }
-        outputs += engine.handle(prepared[n % prepared.count], at: now).count
-        if n % 1000 == 0 { outputs += engine.tick(at: now).count }
-    }
-    let seconds = (clock.now - began).secondsDouble
-    FileHandle.standardError.write("rules engine: \(events) events, \(outputs) outputs in \(String(format: "%.3f", seconds)) s\n".data(using: .utf8)!)
-    return Result(name: "rules engine (50 rules, 2 thermostats, one core)", figure: Double(events) / seconds, unit: "events/s", target: 1_000_000)
+    return y
 }
 
-let results = [rulesEngine(events: 3_000_000)]
+func writeConfig(_ name: String, id: String, port: Int, devices: String, extra: String = "", state: String? = nil) throws -> String {
+    let path = "\(work)/\(name).yaml"
+    try """
+        gateway: { id: \(id), state_dir: \(state ?? "\(work)/state-\(name)") }
+        mqtt: { url: "mqtt://127.0.0.1:\(port)", max_inflight: 100 }
+        devices:
+        \(devices)
+        \(extra)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+let simulated = (0..<4).map { "  - { id: sim-\($0), adapter: simulated, kind: temperature, interval: 0s, start: 20, step: 0.1, min: 10, max: 30 }" }
+    .joined(separator: "\n")
+let zigbee = "  - { id: zb, adapter: mqtt, topic: relay/in, event: TemperatureReading, format: json, field: temperature, unit: celsius }"
+
+var results: [Result] = []
+@MainActor func record(_ r: Result) {
+    results.append(r)
+    note(String(format: "%@: %.1f %@ (target %@ %.1f)%@", r.name, r.figure, r.unit, r.comparison == .atLeast ? "≥" : "≤", r.target,
+                r.detail.isEmpty ? "" : " — \(r.detail)"))
+}
+
+do {
+    let broker = try BenchBroker(dir: work)
+    let port = broker.port
+
+    // Floors: what libmosquitto and this broker allow here, now.
+    let nPub = 200_000 / scale
+    let floorSub = try tools.subscriber(port: port, filter: "floor/pub", n: nPub, name: "floor-sub")
+    let floorPub = try tools.publisher(port: port, topic: "floor/pub", n: nPub, name: "floor-pub")
+    let pubFloor = try Received(floorSub, timeout: 300).rate
+    floorPub.wait(timeout: 10)
+    note("publisher floor: \(Int(pubFloor)) msg/s")
+
+    let nRelay = 100_000 / scale
+    let relaySub = try tools.subscriber(port: port, filter: "floor/relay/out", n: nRelay, name: "relay-sub")
+    let relay = try tools.relay(port: port, from: "floor/relay/in", to: "floor/relay/out", n: nRelay)
+    let relayPub = try tools.publisher(port: port, topic: "floor/relay/in", n: nRelay, name: "relay-pub")
+    let relayFloor = try Received(relaySub, timeout: 300).rate
+    relay.wait(timeout: 10)
+    relayPub.wait(timeout: 10)
+    note("relay floor: \(Int(relayFloor)) msg/s")
+
+    // Output: simulated sensors at full speed, 20 rules, QoS 1.
+    do {
+        let config = try writeConfig("output", id: "out", port: port, devices: simulated, extra: twentyRules((0..<4).map { "sim-\($0)" }))
+        let sub = try tools.subscriber(port: port, filter: "sensorgate/out/TemperatureReading/#", n: nPub, name: "output-sub")
+        let gateway = try tools.gateway(config: config, name: "output")
+        var peak = 0
+        while sub.process.isRunning { peak = max(peak, gateway.memory.rss); Thread.sleep(forTimeInterval: 0.2) }
+        let received = try Received(sub, timeout: 1)
+        gateway.signal(SIGTERM)
+        gateway.wait(timeout: 30)
+        record(Result(name: "output throughput (simulated, 20 rules, QoS 1)", figure: received.rate, unit: "msg/s",
+                      target: 0.8 * pubFloor, comparison: .atLeast,
+                      detail: String(format: "%.2f × the publisher floor of %.0f msg/s; seq in order: %@", received.rate / pubFloor, pubFloor,
+                                     received.inOrder ? "yes" : "NO")))
+        record(Result(name: "memory at full forward rate (RSS)", figure: Double(peak) / 1024, unit: "MB", target: 40, comparison: .atMost))
+    }
+
+    // Relay: an MQTT input device, one publisher at full speed, 20 rules, QoS 1 out.
+    for mode in ["offline", "always"] {
+        let config = try writeConfig("relay-\(mode)", id: "relay-\(mode)", port: port, devices: zigbee,
+                                     extra: "buffer: { mode: \(mode) }\n" + twentyRules(["zb"]))
+        let sub = try tools.subscriber(port: port, filter: "sensorgate/relay-\(mode)/TemperatureReading/#", n: nRelay, name: "relay-\(mode)-sub")
+        let gateway = try tools.gateway(config: config, name: "relay-\(mode)")
+        Thread.sleep(forTimeInterval: 1)  // connected and subscribed
+        let pub = try tools.publisher(port: port, topic: "relay/in", n: nRelay, name: "relay-\(mode)-pub")
+        let received = try Received(sub, timeout: 300)
+        pub.wait(timeout: 10)
+        gateway.signal(SIGTERM)
+        gateway.wait(timeout: 30)
+        let factor = mode == "offline" ? 0.8 : 0.6
+        record(Result(name: "relay throughput, mode: \(mode)", figure: received.rate, unit: "msg/s", target: factor * relayFloor,
+                      comparison: .atLeast,
+                      detail: String(format: "%.2f × the relay floor of %.0f msg/s; %d of %d relayed", received.rate / relayFloor, relayFloor,
+                                     received.count, nRelay)))
+    }
+
+    // Outage: events spilled to SQLite while the broker is away, then the backlog drained.
+    do {
+        let outagePort = try freePort()
+        let state = "\(work)/state-drain"
+        let config = try writeConfig("outage", id: "drain", port: outagePort, devices: simulated, state: state)
+        let target = 1_000_000 / scale
+        let gateway = try tools.gateway(config: config, name: "outage")
+        func stats() -> (events: Int, bytes: Int) {
+            let json = tools.run(["buffer", "stats", "--config", config])
+            func field(_ name: String) -> Int {
+                guard let r = json.range(of: "\"\(name)\": ") else { return 0 }
+                return Int(json[r.upperBound...].prefix { $0.isNumber }) ?? 0
+            }
+            return (field("events"), field("bytes"))
+        }
+        var firstSample: (Date, Int)? = nil
+        var lastSample: (Date, Int) = (Date(), 0)
+        let deadline = Date().addingTimeInterval(300)
+        while Date() < deadline {
+            let s = stats()
+            if s.events > 0, firstSample == nil { firstSample = (Date(), s.events) }
+            lastSample = (Date(), s.events)
+            if s.events >= target { break }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        let written = gateway.writeBytes
+        gateway.signal(SIGTERM)
+        gateway.wait(timeout: 60)
+        let after = stats()
+        if let first = firstSample {
+            let rate = Double(lastSample.1 - first.1) / lastSample.0.timeIntervalSince(first.0)
+            record(Result(name: "buffer write (broker down)", figure: rate, unit: "events/s", target: 200_000, comparison: .atLeast,
+                          detail: "\(after.events) events buffered"))
+        }
+        let jsonSize = after.events > 0 ? Double(after.bytes) / Double(after.events) : 0
+        if after.events > 0, jsonSize > 0 {
+            let perEvent = Double(written) / Double(max(1, lastSample.1))
+            record(Result(name: "disk writes per buffered event", figure: perEvent / jsonSize, unit: "× JSON size", target: 3,
+                          comparison: .atMost, detail: String(format: "%.0f bytes written per event, %.0f bytes of row data", perEvent, jsonSize)))
+        }
+
+        let drainBroker = try BenchBroker(dir: work, port: outagePort)
+        let sub = try tools.subscriber(port: outagePort, filter: "sensorgate/drain/TemperatureReading/#", n: after.events, quiet: 20, name: "drain-sub")
+        let idle = "  - { id: sim-0, adapter: simulated, kind: temperature, interval: 1h }"
+        let drainConfig = try writeConfig("drain", id: "drain", port: outagePort, devices: idle, state: state)
+        let drainer = try tools.gateway(config: drainConfig, name: "drain")
+        var peak = 0
+        while sub.process.isRunning { peak = max(peak, drainer.memory.rss); Thread.sleep(forTimeInterval: 0.2) }
+        let received = try Received(sub, timeout: 1)
+        drainer.signal(SIGTERM)
+        drainer.wait(timeout: 30)
+        drainBroker.stop()
+        record(Result(name: "backlog drain (\(after.events) events, to PUBACK)", figure: received.rate, unit: "msg/s",
+                      target: 0.8 * pubFloor, comparison: .atLeast,
+                      detail: String(format: "%.2f × the publisher floor; %d delivered, seq in order: %@", received.rate / pubFloor,
+                                     received.count, received.inOrder ? "yes" : "NO")))
+        record(Result(name: "memory after a \(after.events)-event outage (RSS while draining)", figure: Double(peak) / 1024, unit: "MB",
+                      target: 40, comparison: .atMost))
+    }
+
+    // Latency: MQTT input to the broker at 1,000 events/s, both seen by one subscriber.
+    do {
+        let n = 10_000 / scale
+        let config = try writeConfig("latency", id: "lat", port: port,
+                                     devices: zigbee.replacingOccurrences(of: "relay/in", with: "bench/lat/in"))
+        let gateway = try tools.gateway(config: config, name: "latency")
+        Thread.sleep(forTimeInterval: 1)
+        let timesPath = "\(work)/latency.times"
+        let sub = try tools.subscriber(port: port, filter: "+/lat/#", n: 2 * n, quiet: 10, times: timesPath, name: "latency-sub")
+        let pub = try tools.publisher(port: port, topic: "bench/lat/in", n: n, rate: 1000, name: "latency-pub")
+        _ = try Received(sub, timeout: 120)
+        pub.wait(timeout: 10)
+        gateway.signal(SIGTERM)
+        gateway.wait(timeout: 30)
+        let lines = ((try? String(contentsOfFile: timesPath, encoding: .utf8)) ?? "").split(separator: "\n")
+        var inputs: [Double] = [], outputs: [Double] = []
+        for line in lines {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let t = Double(parts[0]) else { continue }
+            if parts[1] == "1" { outputs.append(t) } else { inputs.append(t) }
+        }
+        let pairs = min(inputs.count, outputs.count)
+        var latencies = (0..<pairs).map { (outputs[$0] - inputs[$0]) / 1e6 }.sorted()
+        if latencies.isEmpty { latencies = [.infinity] }
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        let plateau = latencies.filter { $0 >= 35 && $0 <= 45 }.count
+        record(Result(name: "latency p50 (input → broker, 1,000/s)", figure: percentile(0.5), unit: "ms", target: 1, comparison: .atMost,
+                      detail: "\(pairs) pairs"))
+        record(Result(name: "latency p99", figure: percentile(0.99), unit: "ms", target: 5, comparison: .atMost,
+                      detail: "\(plateau) of \(pairs) between 35 and 45 ms (a Nagle plateau would put many there)"))
+    }
+
+    // Memory of the demo config idle, and start-up to the first event at the broker.
+    do {
+        let demo = try String(contentsOfFile: "Config/demo.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "mqtt://127.0.0.1:18830", with: "mqtt://127.0.0.1:\(port)")
+            .replacingOccurrences(of: "state_dir: ../var/demo", with: "state_dir: \(work)/state-demo")
+        let path = "\(work)/demo.yaml"
+        try demo.write(toFile: path, atomically: true, encoding: .utf8)
+        let gateway = try Child(tools.sensorgate, ["run", "--config", path, "--log-level", "notice"],
+                                output: "\(work)/demo.log")
+        Thread.sleep(forTimeInterval: 8)
+        let rss = gateway.memory.rss
+        gateway.signal(SIGTERM)
+        gateway.wait(timeout: 30)
+        record(Result(name: "memory, Config/demo.yaml idle (RSS)", figure: Double(rss) / 1024, unit: "MB", target: 20, comparison: .atMost))
+
+        let config = try writeConfig("startup", id: "start", port: port,
+                                     devices: "  - { id: s, adapter: simulated, kind: temperature, interval: 1ms }")
+        var samples: [Double] = []
+        for _ in 0..<5 {
+            let sub = try tools.subscriber(port: port, filter: "sensorgate/start/TemperatureReading/#", n: 1, name: "startup-sub")
+            let t0 = Date().timeIntervalSince1970
+            let starter = try tools.gateway(config: config, name: "startup")
+            let received = try Received(sub, timeout: 10)
+            starter.signal(SIGTERM)
+            starter.wait(timeout: 30)
+            if received.count > 0 { samples.append((received.first - t0) * 1000) }
+        }
+        samples.sort()
+        record(Result(name: "start-up to first event at the broker (median of 5)", figure: samples.isEmpty ? .infinity : samples[samples.count / 2],
+                      unit: "ms", target: 300, comparison: .atMost))
+    }
+} catch {
+    note("benchmark failed: \(error)")
+}
+
+record(rulesEngine(events: 3_000_000 / scale))
+
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
-print(pad("benchmark", 52) + lpad("figure", 22) + lpad("target", 22) + "  result")
-for r in results {
-    print(pad(r.name, 52) + lpad("\(Int(r.figure)) \(r.unit)", 22) + lpad("\(Int(r.target)) \(r.unit)", 22) + "  " + (r.pass ? "pass" : "SHORT"))
+func shown(_ v: Double) -> String {
+    guard v.isFinite else { return "null" }
+    return v >= 100 || v == v.rounded() ? String(Int(v.rounded())) : String(format: "%.2f", v)
 }
-let json = "[" + results.map { r in
-    "{\"benchmark\":\"\(r.name)\",\"figure\":\(Int(r.figure)),\"unit\":\"\(r.unit)\",\"target\":\(Int(r.target)),\"pass\":\(r.pass)}"
-}.joined(separator: ",") + "]\n"
-let out = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "var/bench.json"
-try? FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-try json.write(toFile: out, atomically: true, encoding: .utf8)
-print("written to \(out)")
+print(pad("benchmark", 66) + lpad("figure", 20) + lpad("target", 22) + "  result")
+for r in results {
+    print(pad(r.name, 66) + lpad("\(shown(r.figure)) \(r.unit)", 20) + lpad("\(r.comparison == .atLeast ? "≥" : "≤") \(shown(r.target)) \(r.unit)", 22)
+          + "  " + (r.pass ? "pass" : "SHORT"))
+    if !r.detail.isEmpty { print("    " + r.detail) }
+}
+func jsonString(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+let json = "[\n" + results.map { r in
+    "  {\"benchmark\": \(jsonString(r.name)), \"figure\": \(shown(r.figure)), \"unit\": \(jsonString(r.unit)), \"target\": \(shown(r.target)), "
+        + "\"comparison\": \"\(r.comparison == .atLeast ? ">=" : "<=")\", \"pass\": \(r.pass), \"detail\": \(jsonString(r.detail))}"
+}.joined(separator: ",\n") + "\n]\n"
+try? FileManager.default.createDirectory(atPath: (outPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+try json.write(toFile: outPath, atomically: true, encoding: .utf8)
+print("written to \(outPath)")
