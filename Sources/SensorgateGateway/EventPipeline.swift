@@ -98,7 +98,7 @@ public actor EventPipeline {
     public func tickRules() -> Duration {
         let now = WallClock.ruleInstant()
         apply(rules.tick(at: now), at: now)
-        if now.monotonic - lastSave >= 1000 { saveRuleState(at: now) }
+        if now.monotonic - lastSave >= 1000, rules.hasState { saveRuleState(at: now) }
         let next = rules.nextDeadline(after: now).map { $0 - now.monotonic } ?? 1000
         return .milliseconds(max(1, min(1000, next)))
     }

@@ -118,7 +118,9 @@ do {
     do {
         let outagePort = try freePort()
         let state = "\(work)/state-drain"
-        let config = try writeConfig("outage", id: "drain", port: outagePort, devices: simulated, state: state)
+        // Room for the whole backlog: 1,000,000 events of ~310 bytes exceed the default 256MB.
+        let roomy = "buffer: { max_events: 2000000, max_bytes: 1GB }"
+        let config = try writeConfig("outage", id: "drain", port: outagePort, devices: simulated, extra: roomy, state: state)
         let target = 1_000_000 / scale
         let gateway = try tools.gateway(config: config, name: "outage")
         func stats() -> (events: Int, bytes: Int) {
@@ -158,7 +160,7 @@ do {
         let drainBroker = try BenchBroker(dir: work, port: outagePort)
         let sub = try tools.subscriber(port: outagePort, filter: "sensorgate/drain/TemperatureReading/#", n: after.events, quiet: 20, name: "drain-sub")
         let idle = "  - { id: sim-0, adapter: simulated, kind: temperature, interval: 1h }"
-        let drainConfig = try writeConfig("drain", id: "drain", port: outagePort, devices: idle, state: state)
+        let drainConfig = try writeConfig("drain", id: "drain", port: outagePort, devices: idle, extra: roomy, state: state)
         let drainer = try tools.gateway(config: drainConfig, name: "drain")
         var peak = 0
         while sub.process.isRunning { peak = max(peak, drainer.memory.rss); Thread.sleep(forTimeInterval: 0.2) }

@@ -162,6 +162,9 @@ public struct RuleEngine: Sendable {
         return next
     }
 
+    /// False for a config without rules and thermostats: nothing to save.
+    public var hasState: Bool { !rules.isEmpty || !thermostats.isEmpty }
+
     /// Alerts currently raised, by rule (thermostat fail-safe alerts under `<thermostat>.stale`
     /// and `<thermostat>.max_run`).
     public var raisedAlerts: [AlertData] {

@@ -52,7 +52,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var loopRunning = false
     /// Events handed over but not yet taken by the loop; beyond this `deliver` waits, so a
     /// producer faster than the disk cannot grow memory without bound.
-    static let inboxLimit = 20_000
+    static let inboxLimit = 5_000
     private var inbox: [OfflineBuffer.Entry] = []
     private var commandInbox: [Command] = []
     private var draining = false
@@ -89,6 +89,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var acknowledgedRows: [UInt64] = []
     private var inflight: [Int32: (entry: OfflineBuffer.Entry, fromBuffer: Bool)] = [:]
     private var bufferCursor: UInt64 = 0
+    /// When the oldest uncommitted row change was queued.
+    private var pendingSince: ContinuousClock.Instant? = nil
+    static let commitRows = 2000
+    static let commitDelay = Duration.milliseconds(50)
     /// Rows read from the buffer and not yet published, in seq order.
     private var readahead: [OfflineBuffer.Entry] = []
     private var readaheadIndex = 0
@@ -245,7 +249,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             if lock.withLock({ defer { resubscribe = false }; return resubscribe }), connected { subscribeAll() }
             route(incoming)
             queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
-            commitBuffer()
+            commitBuffer(now: deadline != nil)  // stopping: commit at once, so the rest can still be sent
             if deadline == nil, !connected, connection == nil, ContinuousClock.now >= nextConnect { startConnecting() }
             if connected { sendCommands() }
             if connected { fillWindow() }
@@ -305,9 +309,17 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     }
 
     /// One group commit: new rows in, acknowledged rows out.
-    private func commitBuffer() {
+    private func commitBuffer(now: Bool = false) {
         guard let buffer, !pendingWrites.isEmpty || !acknowledgedRows.isEmpty else { return }
         if let retry = retryCommitAt, ContinuousClock.now < retry { return }
+        // Group commits: up to 50 ms or 2,000 rows per transaction, so a page is written once
+        // for many rows. With `mode: always` a connected gateway commits at once (latency).
+        let since = pendingSince ?? ContinuousClock.now
+        pendingSince = since
+        let urgent = now || (settings.buffer.mode == .always && connected && !pendingWrites.isEmpty)
+            || pendingWrites.count + acknowledgedRows.count >= Self.commitRows || ContinuousClock.now - since >= Self.commitDelay
+        guard urgent else { return }
+        pendingSince = nil
         let nextSeq = settings.buffer.mode == .always ? pendingWrites.last.map { $0.seq + 1 } : nil
         do {
             let dropped = try buffer.commit(appending: pendingWrites, deleting: acknowledgedRows, nextSeq: nextSeq)
@@ -499,7 +511,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         let unacknowledged = inflight.values.filter { !$0.fromBuffer }.map(\.entry).sorted { $0.seq < $1.seq }
         inflight.removeAll()
         pendingWrites = unacknowledged + takeMemoryQueue() + pendingWrites
-        commitBuffer()
+        commitBuffer(now: true)
         backoff.connectionEnded(after: uptime)
         let delay = backoff.nextDelay(using: &random)
         nextConnect = ContinuousClock.now.advanced(by: delay)
@@ -509,7 +521,10 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     private var bufferedCount: Int { buffer?.eventCount ?? 0 }
 
     private func pollTimeout() -> Int32 {
-        if !pendingWrites.isEmpty, retryCommitAt == nil { return 0 }
+        if !pendingWrites.isEmpty || !acknowledgedRows.isEmpty, retryCommitAt == nil {
+            let due = (pendingSince ?? .now).advanced(by: Self.commitDelay) - ContinuousClock.now
+            return Int32(max(0, min(50, due.milliseconds)))
+        }
         if connection == nil { return Int32(max(0, min(1000, (nextConnect - ContinuousClock.now).milliseconds))) }
         return 1000
     }
@@ -542,7 +557,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         pendingWrites = unacknowledged + takeMemoryQueue() + pendingWrites + late
         inflight.removeAll()
         retryCommitAt = nil
-        commitBuffer()
+        commitBuffer(now: true)
         if let connection, connected, !settings.inputOnly {
             queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
             sendCommands()
