@@ -182,6 +182,8 @@ public final class OfflineBuffer {
                 try saveMeta.bind(2, Int64(nextSeq))
                 try saveMeta.run()
             }
+            // Totals kept beside the rows, so `buffer stats` need not scan a million of them.
+            try saveTotals(count: newCount, bytes: newBytes, newest: newNewest)
         }
         count = newCount
         bytes = newBytes
@@ -238,7 +240,41 @@ public final class OfflineBuffer {
                 bytes -= delete.int64(0)
             }
             delete.reset()
+            try saveTotals(count: count, bytes: bytes, newest: newestSeq)
         }
+    }
+
+    private func saveTotals(count: Int, bytes: Int64, newest: UInt64?) throws(SQLiteError) {
+        for (key, value) in [("count", Int64(count)), ("bytes", bytes), ("newest_seq", Int64(count == 0 ? 0 : newest ?? 0))] {
+            try saveMeta.bind(1, key)
+            try saveMeta.bind(2, value)
+            try saveMeta.run()
+        }
+    }
+
+    /// Stats of a buffer file without opening it for writing: the totals the writer keeps in
+    /// `meta` (no table scan, so it is cheap beside a running gateway), scanning only for a file
+    /// written before those totals existed.
+    public static func stats(path: String) throws(SQLiteError) -> Stats {
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("PRAGMA busy_timeout = 2000")
+        func meta(_ key: String) throws(SQLiteError) -> Int64? {
+            let stmt = try database.prepare("SELECT value FROM meta WHERE key = ?1")
+            try stmt.bind(1, key)
+            return try stmt.step() ? stmt.int64(0) : nil
+        }
+        guard let count = try meta("count"), let bytes = try meta("bytes") else {
+            let buffer = try OfflineBuffer(path: path, maxEvents: .max, maxBytes: .max, onFull: .dropNewest, synchronous: .normal)
+            return try buffer.stats()
+        }
+        let oldest = try database.prepare("SELECT min(seq) FROM events")
+        _ = try oldest.step()
+        let dead = try database.prepare("SELECT count(*) FROM dead_letter")
+        _ = try dead.step()
+        let newest = try meta("newest_seq") ?? 0
+        return Stats(events: Int(count), bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
+                     newestSeq: count == 0 || newest == 0 ? nil : UInt64(newest), dropped: try meta("dropped") ?? 0,
+                     deadLettered: Int(dead.int64(0)))
     }
 
     public func stats() throws(SQLiteError) -> Stats {

@@ -139,7 +139,7 @@ do {
             if s.events > 0, firstSample == nil { firstSample = (Date(), s.events) }
             lastSample = (Date(), s.events)
             if s.events >= target { break }
-            Thread.sleep(forTimeInterval: 0.25)
+            Thread.sleep(forTimeInterval: 1)
         }
         let written = gateway.writeBytes
         gateway.signal(SIGTERM)

@@ -33,6 +33,19 @@ import Testing
         #expect(try buffer.read(after: 11, limit: 1).first == OfflineBuffer.Entry(seq: 12, topic: "t/2", payload: Array(repeating: 0x61, count: 10)))
     }
 
+    @Test func statsFromTheFileMatchTheWritersWithoutAScan() throws {
+        let buffer = try open(maxEvents: 100)
+        try buffer.commit(appending: entries(1...80))
+        try buffer.commit(appending: entries(81...150), deleting: Array(1...5))
+        try buffer.moveToDeadLetter(OfflineBuffer.Entry(seq: 60, topic: "t/0", payload: Array(repeating: 0x61, count: 10)), reason: 0x87)
+        let fromFile = try OfflineBuffer.stats(path: path)
+        #expect(fromFile == (try buffer.stats()))
+        #expect(fromFile.events == 99 && fromFile.dropped == 45 && fromFile.deadLettered == 1 && fromFile.newestSeq == 150)
+        try buffer.commit(appending: [], deleting: Array(51...150))
+        #expect(try OfflineBuffer.stats(path: path).events == 0)
+        #expect(try OfflineBuffer.stats(path: path).newestSeq == nil)
+    }
+
     @Test func dropOldestKeepsTheNewestAndCountsDrops() throws {
         let buffer = try open(maxEvents: 100)
         try buffer.commit(appending: entries(1...80))

@@ -10,9 +10,6 @@ public enum BufferInspection {
         guard FileSystem.mode(path) != nil else {
             return OfflineBuffer.Stats.empty.json
         }
-        let buffer = try OfflineBuffer(path: path, maxEvents: config.buffer.maxEvents, maxBytes: config.buffer.maxBytes,
-                                       onFull: config.buffer.onFull == .dropOldest ? .dropOldest : .dropNewest,
-                                       synchronous: .normal)
-        return try buffer.stats().json
+        return try OfflineBuffer.stats(path: path).json
     }
 }
