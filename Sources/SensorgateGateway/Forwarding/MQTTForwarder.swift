@@ -184,18 +184,21 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         let entry = OfflineBuffer.Entry(seq: event.seq, topic: event.topic(prefix: settings.mqtt.topicPrefix, gatewayID: settings.gatewayID),
                                         payload: event.cloudEventBytes())
         while true {
-            let full = lock.withLock { () -> Bool in
-                if inbox.count >= Self.inboxLimit, loopRunning { return true }
+            // (full, first): the loop needs a wake-up only when the inbox was empty.
+            let (full, first) = lock.withLock { () -> (Bool, Bool) in
+                if inbox.count >= Self.inboxLimit, loopRunning { return (true, false) }
                 inbox.append(entry)
-                return false
+                return (false, inbox.count == 1)
             }
-            if !full { break }
+            if !full {
+                if first { wake() }
+                return
+            }
             wake()
             inboxTaken.lock()
             _ = inboxTaken.wait(until: Date().addingTimeInterval(0.05))
             inboxTaken.unlock()
         }
-        wake()
     }
 
     /// A message that is not an event: a rule's `publish`, or an actuator command. Actuator
