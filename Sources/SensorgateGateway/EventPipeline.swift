@@ -209,7 +209,7 @@ public actor EventPipeline {
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         emitted += 1
         for sink in sinks { sink.deliver(event) }
-        if evaluate {
+        if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant()
             apply(rules.handle(event, at: instant), at: instant)
         }
