@@ -16,6 +16,12 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Fast path: most strings (ids, topics, messages) need no escaping and are copied at once.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -62,16 +68,19 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    /// A UUID in its 8-4-4-4-12 form, without quotes.
+    /// A UUID in its 8-4-4-4-12 form, without quotes, written in one append.
     public mutating func uuid(_ id: EventID) {
-        func hex(_ word: UInt64, from: Int, count: Int) {
-            for i in from..<(from + count) { bytes.append(JSONWriter.hexDigit(UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(i)) & 0xF))) }
+        var text: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)  // 40 bytes of room
+        withUnsafeMutableBytes(of: &text) { out in
+            var o = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { out[o] = UInt8(ascii: "-"); o += 1 }
+                let word = nibble < 16 ? id.high : id.low
+                out[o] = JSONWriter.hexDigit(UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16)) & 0xF))
+                o += 1
+            }
+            bytes.append(contentsOf: out.prefix(36))
         }
-        hex(id.high, from: 0, count: 8); bytes.append(UInt8(ascii: "-"))
-        hex(id.high, from: 8, count: 4); bytes.append(UInt8(ascii: "-"))
-        hex(id.high, from: 12, count: 4); bytes.append(UInt8(ascii: "-"))
-        hex(id.low, from: 0, count: 4); bytes.append(UInt8(ascii: "-"))
-        hex(id.low, from: 4, count: 12)
     }
 
     /// `2026-11-26T18:52:36.123Z`, without quotes.
