@@ -54,7 +54,9 @@ let package = Package(
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
         .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "CLinux"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
-        .testTarget(name: "SensorgateGatewayTests", dependencies: ["SensorgateGateway", "SensorgateCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "SensorgateGatewayTests", dependencies: [
+            "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

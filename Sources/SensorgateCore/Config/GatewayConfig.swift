@@ -239,6 +239,20 @@ public struct ThermostatConfig: Sendable {
     public var staleAfter: Duration
     public var maxRun: Duration?
     public var actuator: ActuatorConfig
+
+    public init(name: String, device: String, mode: ThermostatMode, target: Double, hysteresis: Double, minOn: Duration,
+                minOff: Duration, staleAfter: Duration, maxRun: Duration?, actuator: ActuatorConfig) {
+        self.name = name
+        self.device = device
+        self.mode = mode
+        self.target = target
+        self.hysteresis = hysteresis
+        self.minOn = minOn
+        self.minOff = minOff
+        self.staleAfter = staleAfter
+        self.maxRun = maxRun
+        self.actuator = actuator
+    }
 }
 
 public enum ActuatorConfig: Sendable {

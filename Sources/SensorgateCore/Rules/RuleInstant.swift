@@ -40,16 +40,6 @@ public struct RuleInstant: Sendable, Hashable {
     public init(wall: Timestamp, utcOffsetSeconds: Int = 0) {
         self.init(monotonic: wall.millisecondsSinceEpoch, wall: wall, local: LocalTime(wall: wall, utcOffsetSeconds: utcOffsetSeconds))
     }
-
-    /// The same instant moved on by `milliseconds` on every clock (local time wraps at midnight).
-    public func advanced(by milliseconds: Int64) -> RuleInstant {
-        let seconds = Int64(local.secondOfDay) * 1000 + milliseconds
-        let days = Timestamp.floorDiv(seconds, 86_400_000)
-        let second = Int((seconds - days * 86_400_000) / 1000)
-        let weekday = Weekday(rawValue: Int(((Int64(local.weekday.rawValue) + days) % 7 + 7) % 7))!
-        return RuleInstant(monotonic: monotonic + milliseconds, wall: wall.adding(milliseconds: milliseconds),
-                           local: LocalTime(secondOfDay: second, weekday: weekday))
-    }
 }
 
 /// What the engine asks the gateway to do besides emitting events.

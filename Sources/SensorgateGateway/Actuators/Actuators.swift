@@ -37,17 +37,19 @@ public final class Actuators: RuleEffects, @unchecked Sendable {
             forwarder?.send(.init(topic: topic, payload: Array((on ? payloadOn : payloadOff).utf8), retain: false, qos: 1,
                                   key: "thermostat/\(thermostat.name)"))
         case .gpio(let chip, let line, let activeLow):
+            // Keyed by the line, so a reload that moves the actuator opens the new line.
+            let key = "\(chip):\(line):\(activeLow)"
             lock.withLock {
                 do {
                     let output: any OutputLine
-                    if let open = lines[thermostat.name] { output = open } else {
+                    if let open = lines[key] { output = open } else {
                         output = try openLine(chip, line, activeLow, "sensorgate-\(thermostat.name)")
-                        lines[thermostat.name] = output
+                        lines[key] = output
                     }
                     try output.set(on)
                     if failing.remove(thermostat.name) != nil { logger.notice("thermostat \(thermostat.name): \(chip) line \(line) works again") }
                 } catch {
-                    lines[thermostat.name] = nil
+                    lines[key] = nil
                     if failing.insert(thermostat.name).inserted {
                         logger.error("thermostat \(thermostat.name): cannot drive \(chip) line \(line): \(error)")
                     }
