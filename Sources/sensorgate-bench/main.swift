@@ -1,6 +1,6 @@
 // `make bench`: every figure beside its target, each MQTT figure against a libmosquitto floor
 // measured in the same run on the same broker. Benchmarks measure; they never fail the test
-// suite. Usage: sensorgate-bench --sensorgate BIN --floor DIR [--out FILE] [--quick]
+// suite. Usage: sensorgate-bench --sensorgate BIN --floor DIR [--out FILE] [--quick] [--only GROUPS]
 
 import Foundation
 
@@ -17,6 +17,9 @@ defer { try? FileManager.default.removeItem(atPath: work) }
 let tools = Tools(floorDir: option("--floor") ?? ".build/bench-floor", sensorgate: option("--sensorgate") ?? ".build/release/sensorgate",
                   workDir: work)
 let scale = quick ? 10 : 1
+/// `--only output,drain`: run just those groups (output, relay, outage, latency, footprint, rules).
+let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
+@MainActor func wanted(_ group: String) -> Bool { only?.contains(group) ?? true }
 
 /// Twenty rules over `devices`: thresholds with and without `for`, rates, staleness, a time window.
 func twentyRules(_ devices: [String]) -> String {
@@ -79,7 +82,7 @@ do {
     note("relay floor: \(Int(relayFloor)) msg/s")
 
     // Output: simulated sensors at full speed, 20 rules, QoS 1.
-    do {
+    if wanted("output") {
         let config = try writeConfig("output", id: "out", port: port, devices: simulated, extra: twentyRules((0..<4).map { "sim-\($0)" }))
         let sub = try tools.subscriber(port: port, filter: "sensorgate/out/TemperatureReading/#", n: nPub, name: "output-sub")
         let gateway = try tools.gateway(config: config, name: "output")
@@ -96,7 +99,7 @@ do {
     }
 
     // Relay: an MQTT input device, one publisher at full speed, 20 rules, QoS 1 out.
-    for mode in ["offline", "always"] {
+    for mode in ["offline", "always"] where wanted("relay") {
         let config = try writeConfig("relay-\(mode)", id: "relay-\(mode)", port: port, devices: zigbee,
                                      extra: "buffer: { mode: \(mode) }\n" + twentyRules(["zb"]))
         let sub = try tools.subscriber(port: port, filter: "sensorgate/relay-\(mode)/TemperatureReading/#", n: nRelay, name: "relay-\(mode)-sub")
@@ -115,7 +118,7 @@ do {
     }
 
     // Outage: events spilled to SQLite while the broker is away, then the backlog drained.
-    do {
+    if wanted("outage") {
         let outagePort = try freePort()
         let state = "\(work)/state-drain"
         // Room for the whole backlog: 1,000,000 events of ~310 bytes exceed the default 256MB.
@@ -177,7 +180,7 @@ do {
     }
 
     // Latency: MQTT input to the broker at 1,000 events/s, both seen by one subscriber.
-    do {
+    if wanted("latency") {
         let n = 10_000 / scale
         let config = try writeConfig("latency", id: "lat", port: port,
                                      devices: zigbee.replacingOccurrences(of: "relay/in", with: "bench/lat/in"))
@@ -209,7 +212,7 @@ do {
     }
 
     // Memory of the demo config idle, and start-up to the first event at the broker.
-    do {
+    if wanted("footprint") {
         let demo = try String(contentsOfFile: "Config/demo.yaml", encoding: .utf8)
             .replacingOccurrences(of: "mqtt://127.0.0.1:18830", with: "mqtt://127.0.0.1:\(port)")
             .replacingOccurrences(of: "state_dir: ../var/demo", with: "state_dir: \(work)/state-demo")
@@ -243,7 +246,7 @@ do {
     note("benchmark failed: \(error)")
 }
 
-record(rulesEngine(events: 3_000_000 / scale))
+if wanted("rules") { record(rulesEngine(events: 3_000_000 / scale)) }
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }

@@ -230,10 +230,11 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         wake()
     }
 
-    /// True while the broker is connected but a backlog of more than `drainPressure` events
-    /// waits on disk: sources that can wait (simulated sensors) slow down so the drain gets the CPU.
+    /// True while the broker is connected but cannot take events as fast as they come: the memory
+    /// queue is half full or a backlog waits on disk. Sources that can wait (simulated sensors)
+    /// slow down, so events keep flowing through memory and the broker and the drain get the CPU.
     public var isDraining: Bool { lock.withLock { draining } }
-    static let drainPressure = 10_000
+    static let drainPressure = 4_000
 
     private func wake() {
         var byte: UInt8 = 1
@@ -256,7 +257,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             if deadline == nil, !connected, connection == nil, ContinuousClock.now >= nextConnect { startConnecting() }
             if connected { sendCommands() }
             if connected { fillWindow() }
-            let pressure = connected && bufferedCount > Self.drainPressure
+            let pressure = connected && (bufferedCount > Self.drainPressure || memoryCount >= settings.memoryQueueLimit / 2)
             lock.withLock { draining = pressure }
             if let deadline, inflight.isEmpty || Date() >= deadline || !connected {
                 shutDown()
