@@ -81,8 +81,10 @@ public struct SerialAdapter: DeviceAdapter {
                                          settings.parity == .none ? 0 : settings.parity == .even ? 1 : 2, Int32(settings.stopBits))
             if rc != 0 {
                 close(fd)
-                output(.failure(deviceID: deviceID, reason: "portError",
-                                detail: "cannot set \(port) to \(settings.baud) baud: \(String(cString: strerror(-rc)))"))
+                if !outage {
+                    output(.failure(deviceID: deviceID, reason: "portError",
+                                    detail: "cannot set \(port) to \(settings.baud) baud: \(String(cString: strerror(-rc)))"))
+                }
                 outage = true
                 waitBeforeRetry()
                 continue

@@ -93,7 +93,7 @@ struct ConditionLeaf: Sendable {
     // MARK: Evaluation
 
     /// Whether the leaf holds at `now`, and which device made it so.
-    func evaluate(at now: RuleInstant, devices table: [DeviceSlot]) -> (Bool, Binding) {
+    func evaluate(at now: RuleInstant, devices table: UnsafeBufferPointer<DeviceSlot>) -> (Bool, Binding) {
         let t = now.monotonic
         switch kind {
         case .temperature(_, _, let forMs):
@@ -121,7 +121,7 @@ struct ConditionLeaf: Sendable {
     }
 
     /// The next monotonic instant after `now` at which this leaf could change without an event.
-    func nextDeadline(after now: RuleInstant, devices table: [DeviceSlot]) -> Int64? {
+    func nextDeadline(after now: RuleInstant, devices table: UnsafeBufferPointer<DeviceSlot>) -> Int64? {
         let t = now.monotonic
         var next: Int64? = nil
         func consider(_ candidate: Int64) { if candidate > t, candidate < (next ?? .max) { next = candidate } }

@@ -155,7 +155,9 @@ public struct RuleEngine: Sendable {
             if let c = candidate, c > now.monotonic, c < (next ?? .max) { next = c }
         }
         for rule in rules {
-            for leaf in rule.leaves { consider(leaf.nextDeadline(after: now, devices: devices)) }
+            devices.withUnsafeBufferPointer { table in
+                for leaf in rule.leaves { consider(leaf.nextDeadline(after: now, devices: table)) }
+            }
             if rule.active, !rule.fired, let last = rule.lastRaise { consider(last + rule.cooldown) }
         }
         for th in thermostats { consider(th.nextDeadline(after: now.monotonic)) }
@@ -176,7 +178,9 @@ public struct RuleEngine: Sendable {
     private mutating func evaluate(rule r: Int, at now: RuleInstant, into out: inout [RuleOutput]) {
         let t = now.monotonic
         if rules[r].hasRate { for l in rules[r].leaves.indices { rules[r].leaves[l].expire(at: t) } }
-        let (holds, binding) = value(of: rules[r].expression, leaves: rules[r].leaves, at: now)
+        let (holds, binding) = rules[r].leaves.withUnsafeBufferPointer { leaves in
+            devices.withUnsafeBufferPointer { table in Self.value(of: rules[r].expression, leaves: leaves, devices: table, at: now) }
+        }
         if holds {
             if !rules[r].active {
                 rules[r].active = true
@@ -223,26 +227,28 @@ public struct RuleEngine: Sendable {
         rules[r].lastRaise = t
     }
 
-    private func value(of e: Expression, leaves: [ConditionLeaf], at now: RuleInstant) -> (Bool, Binding) {
+    /// Borrowed buffers, not arrays: evaluation runs per event and must not copy leaves or the engine.
+    private static func value(of e: Expression, leaves: UnsafeBufferPointer<ConditionLeaf>, devices: UnsafeBufferPointer<DeviceSlot>,
+                              at now: RuleInstant) -> (Bool, Binding) {
         switch e {
         case .leaf(let l):
             return leaves[l].evaluate(at: now, devices: devices)
         case .all(let parts):
             var binding: Binding = nil
             for p in parts {
-                let (holds, b) = value(of: p, leaves: leaves, at: now)
+                let (holds, b) = value(of: p, leaves: leaves, devices: devices, at: now)
                 if !holds { return (false, nil) }
                 if binding == nil { binding = b }
             }
             return (true, binding)
         case .any(let parts):
             for p in parts {
-                let (holds, b) = value(of: p, leaves: leaves, at: now)
+                let (holds, b) = value(of: p, leaves: leaves, devices: devices, at: now)
                 if holds { return (true, b) }
             }
             return (false, nil)
         case .not(let inner):
-            return (!value(of: inner, leaves: leaves, at: now).0, nil)
+            return (!value(of: inner, leaves: leaves, devices: devices, at: now).0, nil)
         }
     }
 

@@ -97,21 +97,27 @@ public struct ThermostatController: Sendable {
 
         let (mode, target, h) = (self.mode, self.target, config.hysteresis)
         var want = outputOn
-        var why = ""
         var satisfied = false
+        // Reasons are worded only when the output switches: an update per reading must stay cheap.
+        enum Why { case modeOff, below(Double), above(Double) }
+        var why = Why.modeOff
         if mode == .off {
             want = false
-            why = "mode off"
         } else if staleAlert == nil, let c = celsius {
             let low = target - h, high = target + h
-            let below = "\(show(c)) °C <= \(show(low)) °C (target \(show(target)) - \(show(h)))"
-            let above = "\(show(c)) °C >= \(show(high)) °C (target \(show(target)) + \(show(h)))"
             if mode == .heat {
-                if c <= low { want = true; why = below }
-                if c >= high { want = false; why = above; satisfied = true }
+                if c <= low { want = true; why = .below(c) }
+                if c >= high { want = false; why = .above(c); satisfied = true }
             } else {
-                if c >= high { want = true; why = above }
-                if c <= low { want = false; why = below; satisfied = true }
+                if c >= high { want = true; why = .above(c) }
+                if c <= low { want = false; why = .below(c); satisfied = true }
+            }
+        }
+        func reason() -> String {
+            switch why {
+            case .modeOff: return "mode off"
+            case .below(let c): return "\(show(c)) °C <= \(show(target - h)) °C (target \(show(target)) - \(show(h)))"
+            case .above(let c): return "\(show(c)) °C >= \(show(target + h)) °C (target \(show(target)) + \(show(h)))"
             }
         }
         if let alert = maxRunAlert, mode == .off || satisfied {
@@ -122,9 +128,9 @@ public struct ThermostatController: Sendable {
         if want != outputOn {
             let since = lastSwitch.map { t - $0 } ?? .max
             if want, since >= config.minOff.milliseconds {
-                switchOutput(true, at: t, reason: why, into: &out)
+                switchOutput(true, at: t, reason: reason(), into: &out)
             } else if !want, mode == .off || since >= config.minOn.milliseconds {
-                switchOutput(false, at: t, reason: why, into: &out)
+                switchOutput(false, at: t, reason: reason(), into: &out)
             }
         }
         if announced.target != target || announced.mode != mode {
