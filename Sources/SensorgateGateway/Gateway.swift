@@ -112,7 +112,7 @@ public struct Gateway {
                         do {
                             try await adapter.run { output in
                                 await pipeline.accept(output)
-                                if paced, forwarder?.isDraining == true { try? await Task.sleep(for: .milliseconds(1)) }
+                                if paced, forwarder?.isDraining == true { try? await Task.sleep(for: .milliseconds(10)) }
                             }
                         } catch is CancellationError {
                         } catch {
