@@ -57,6 +57,16 @@ final class Child {
         return (field("VmRSS"), field("VmHWM"))
     }
 
+    /// The highest VmRSS (kB) seen, sampled every 200 ms, until `other` exits.
+    func peakRSS(until other: Child) -> Int {
+        var peak = 0
+        while other.process.isRunning {
+            peak = max(peak, memory.rss)
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return peak
+    }
+
     /// Bytes this process caused to be written to storage (/proc/PID/io write_bytes).
     var writeBytes: Int {
         let io = (try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8)) ?? ""

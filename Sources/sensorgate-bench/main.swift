@@ -90,8 +90,7 @@ do {
         let config = try writeConfig("output", id: "out", port: port, devices: simulated, extra: twentyRules((0..<4).map { "sim-\($0)" }))
         let sub = try tools.subscriber(port: port, filter: "sensorgate/out/TemperatureReading/#", n: nPub, name: "output-sub")
         let gateway = try tools.gateway(config: config, name: "output")
-        var peak = 0
-        while sub.process.isRunning { peak = max(peak, gateway.memory.rss); Thread.sleep(forTimeInterval: 0.2) }
+        let peak = gateway.peakRSS(until: sub)
         let received = try Received(sub, timeout: 1)
         gateway.signal(SIGTERM)
         gateway.wait(timeout: 30)
@@ -169,8 +168,7 @@ do {
         let idle = "  - { id: sim-0, adapter: simulated, kind: temperature, interval: 1h }"
         let drainConfig = try writeConfig("drain", id: "drain", port: outagePort, devices: idle, extra: roomy, state: state)
         let drainer = try tools.gateway(config: drainConfig, name: "drain")
-        var peak = 0
-        while sub.process.isRunning { peak = max(peak, drainer.memory.rss); Thread.sleep(forTimeInterval: 0.2) }
+        let peak = drainer.peakRSS(until: sub)
         let received = try Received(sub, timeout: 1)
         drainer.signal(SIGTERM)
         drainer.wait(timeout: 30)
