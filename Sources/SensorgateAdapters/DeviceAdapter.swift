@@ -39,7 +39,14 @@ public enum AdapterOutput: Sendable, Equatable {
 
 public protocol DeviceAdapter: Sendable {
     var deviceID: String { get }
+    /// True when the source can wait without losing anything (a simulated sensor): the gateway
+    /// then slows it while the broker catches up. Real sensors are never slowed.
+    var canBePaced: Bool { get }
     /// Reads until the task is cancelled. Errors of the device itself are reported through
     /// `emit` as failures and retried; a thrown error means the adapter cannot run at all.
     func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws
+}
+
+extension DeviceAdapter {
+    public var canBePaced: Bool { false }
 }

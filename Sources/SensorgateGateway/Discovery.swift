@@ -3,7 +3,7 @@
 // writes a `devices:` block with the right profiles, ready to paste into a config.
 
 public enum Discovery {
-    public struct Found: Sendable, Equatable {
+    public struct Found: Sendable {
         public var id: String
         public var adapter: String
         public var profile: String
@@ -13,10 +13,6 @@ public enum Discovery {
         public var note: String
         /// GPIO entries need a line number the board cannot tell us: printed commented out.
         public var commented = false
-
-        public static func == (a: Found, b: Found) -> Bool {
-            a.id == b.id && a.profile == b.profile && a.settings.map { "\($0.0)=\($0.1)" } == b.settings.map { "\($0.0)=\($0.1)" }
-        }
     }
 
     /// `sys` stands for /sys (a fixture tree in tests); `dev` for /dev in the printed paths.

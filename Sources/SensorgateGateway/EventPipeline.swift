@@ -48,7 +48,6 @@ public actor EventPipeline {
     public private(set) var failures = FailureCounts()
     public private(set) var emitted = 0
     private var rules: RuleEngine
-    private var thermostats: [String: ThermostatConfig]
     private let effects: (any RuleEffects)?
     private let ruleState: RuleStateStore
     private let bootID = WallClock.bootID()
@@ -69,7 +68,6 @@ public actor EventPipeline {
         self.locations = EventPipeline.locations(of: config)
         self.ruleState = try RuleStateStore(database: database)
         self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
-        self.thermostats = Dictionary(uniqueKeysWithValues: config.thermostats.map { ($0.name, $0) })
         self.effects = effects
     }
 
@@ -117,7 +115,7 @@ public actor EventPipeline {
             switch output {
             case .event(let subject, let data):
                 emit(subject: subject, data: data, time: now.wall, evaluate: false)
-                if case .thermostatCommand(let command) = data, let thermostat = thermostats[command.thermostat] {
+                if case .thermostatCommand(let command) = data, let thermostat = rules.thermostat(named: command.thermostat) {
                     effects?.drive(thermostat: thermostat, on: command.outputOn)
                 }
             case .publish(let topic, let payload, let retain, let qos):
@@ -157,7 +155,6 @@ public actor EventPipeline {
         var next = RuleEngine(config: config, start: now)
         for problem in next.restoreState(json: state, at: now, elapsed: 0) { logger.warning("\(problem)") }
         rules = next
-        thermostats = Dictionary(uniqueKeysWithValues: config.thermostats.map { ($0.name, $0) })
         apply(rules.start(at: now), at: now)
     }
 
@@ -210,7 +207,7 @@ public actor EventPipeline {
         emitted += 1
         for sink in sinks { sink.deliver(event) }
         if evaluate, rules.hasState {
-            let instant = WallClock.ruleInstant()
+            let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant)
         }
         return event

@@ -106,8 +106,8 @@ public struct Gateway {
         return Task {
             await withTaskGroup(of: Void.self) { group in
                 for adapter in adapters {
-                    // A simulated sensor can wait: while the broker drains a backlog it yields the CPU.
-                    let paced = adapter is SimulatedAdapter
+                    // A source that can wait yields the CPU while the broker catches up.
+                    let paced = adapter.canBePaced
                     group.addTask {
                         do {
                             try await adapter.run { output in

@@ -53,8 +53,7 @@ public enum WallClock {
     }
 
     /// The instant the rules engine sees: boot clock for timers, wall clock and local time.
-    public static func ruleInstant() -> RuleInstant {
-        let wall = now()
+    public static func ruleInstant(wall: Timestamp = now()) -> RuleInstant {
         return RuleInstant(monotonic: bootMilliseconds(), wall: wall,
                            local: LocalTime(wall: wall, utcOffsetSeconds: utcOffset(at: wall)))
     }

@@ -9,7 +9,6 @@ public struct EdgeDebouncer: Sendable {
     public let periodNanoseconds: UInt64
     private var lastAccepted: UInt64? = nil
     private var level: LineEdge? = nil
-    public private(set) var swallowed = 0
 
     public init(period: Duration) {
         let (seconds, attoseconds) = period.components
@@ -19,11 +18,9 @@ public struct EdgeDebouncer: Sendable {
     /// Whether `event` is a real edge.
     public mutating func accept(_ event: GPIOLineEvent) -> Bool {
         if let last = lastAccepted, event.timestampNanoseconds >= last, event.timestampNanoseconds - last < periodNanoseconds {
-            swallowed += 1
             return false
         }
         if level == event.edge {
-            swallowed += 1
             return false
         }
         lastAccepted = event.timestampNanoseconds

@@ -12,7 +12,6 @@ import Glibc
 import Musl
 #endif
 import CLinux
-import Dispatch
 import SensorgateCore
 
 public struct GPIOAdapter: DeviceAdapter {
@@ -42,18 +41,10 @@ public struct GPIOAdapter: DeviceAdapter {
 
     public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
         let line = try openLine()
-        let (stream, continuation) = AsyncStream<AdapterOutput>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        let stop = StopFlag()
         let reader = self
-        DispatchQueue(label: "gpio.\(deviceID)").async {
-            reader.readLoop(line, stop: stop) { continuation.yield($0) }
+        await BlockingReader.run(label: "gpio.\(deviceID)", emit: emit) { stop, output in
+            reader.readLoop(line, stop: stop, output: output)
             close(line.fd)
-            continuation.finish()
-        }
-        await withTaskCancellationHandler {
-            for await output in stream { await emit(output) }
-        } onCancel: {
-            stop.set()
         }
     }
 

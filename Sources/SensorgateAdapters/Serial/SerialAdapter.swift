@@ -3,8 +3,7 @@
 // that vanishes (USB unplugged: open fails, or read fails with EIO) is reopened with a backoff
 // from 0.5 s to 30 s, and the device recovers by itself.
 //
-// The port is read by a blocking poll() loop on the device's own dispatch queue; outputs reach
-// the async side through a bounded stream.
+// The port is read by a blocking poll() loop on the device's own queue (BlockingReader).
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +11,6 @@ import Glibc
 import Musl
 #endif
 import CLinux
-import Dispatch
 import SensorgateCore
 
 public struct SerialAdapter: DeviceAdapter {
@@ -41,17 +39,9 @@ public struct SerialAdapter: DeviceAdapter {
     }
 
     public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
-        let (stream, continuation) = AsyncStream<AdapterOutput>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        let stop = StopFlag()
         let reader = self
-        DispatchQueue(label: "serial.\(deviceID)").async {
-            reader.readLoop(stop: stop) { continuation.yield($0) }
-            continuation.finish()
-        }
-        await withTaskCancellationHandler {
-            for await output in stream { await emit(output) }
-        } onCancel: {
-            stop.set()
+        await BlockingReader.run(label: "serial.\(deviceID)", emit: emit) { stop, output in
+            reader.readLoop(stop: stop, output: output)
         }
     }
 
@@ -112,36 +102,6 @@ public struct SerialAdapter: DeviceAdapter {
             }
             close(fd)
             if outage { waitBeforeRetry() }
-        }
-    }
-}
-
-/// Set once from any thread; read by a blocking loop between its short waits.
-final class StopFlag: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var value = false
-
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    var isSet: Bool {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return value
-    }
-
-    func set() {
-        pthread_mutex_lock(&mutex)
-        value = true
-        pthread_mutex_unlock(&mutex)
-    }
-
-    /// Sleeps up to `milliseconds`, returning early once set.
-    func sleep(milliseconds: Int) {
-        var left = milliseconds
-        while left > 0, !isSet {
-            usleep(UInt32(min(left, 100)) * 1000)
-            left -= 100
         }
     }
 }

@@ -5,6 +5,7 @@ import SensorgateCore
 
 public struct SimulatedAdapter: DeviceAdapter {
     public let deviceID: String
+    public var canBePaced: Bool { true }
     private let settings: SimulatedSettings
     private let fallbackSeed: UInt64
 

@@ -51,11 +51,6 @@ struct ConditionLeaf: Sendable {
         self.lastMotion = start
     }
 
-    var usesDevices: Bool {
-        if case .time = kind { return false }
-        return true
-    }
-
     // MARK: Input
 
     /// A temperature reading from `devices[slot]`.

@@ -164,6 +164,9 @@ public struct RuleEngine: Sendable {
         return next
     }
 
+    /// The config of the thermostat called `name`, for driving its actuator.
+    public func thermostat(named name: String) -> ThermostatConfig? { thermostatIndex[name].map { thermostats[$0].config } }
+
     /// False for a config without rules and thermostats: nothing to save.
     public var hasState: Bool { !rules.isEmpty || !thermostats.isEmpty }
 

@@ -253,7 +253,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
             if lock.withLock({ defer { resubscribe = false }; return resubscribe }), connected { subscribeAll() }
             route(incoming)
             queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
-            commitBuffer(now: deadline != nil)  // stopping: commit at once, so the rest can still be sent
+            commitBuffer(immediately: deadline != nil)  // stopping: commit at once, so the rest can still be sent
             if deadline == nil, !connected, connection == nil, ContinuousClock.now >= nextConnect { startConnecting() }
             if connected { sendCommands() }
             if connected { fillWindow() }
@@ -313,14 +313,14 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
     }
 
     /// One group commit: new rows in, acknowledged rows out.
-    private func commitBuffer(now: Bool = false) {
+    private func commitBuffer(immediately: Bool = false) {
         guard let buffer, !pendingWrites.isEmpty || !acknowledgedRows.isEmpty else { return }
         if let retry = retryCommitAt, ContinuousClock.now < retry { return }
         // Group commits: up to 50 ms or 2,000 rows per transaction, so a page is written once
         // for many rows. With `mode: always` a connected gateway commits at once (latency).
         let since = pendingSince ?? ContinuousClock.now
         pendingSince = since
-        let urgent = now || (settings.buffer.mode == .always && connected && !pendingWrites.isEmpty)
+        let urgent = immediately || (settings.buffer.mode == .always && connected && !pendingWrites.isEmpty)
             || pendingWrites.count + acknowledgedRows.count >= Self.commitRows || ContinuousClock.now - since >= Self.commitDelay
         guard urgent else { return }
         pendingSince = nil
@@ -515,7 +515,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         let unacknowledged = inflight.values.filter { !$0.fromBuffer }.map(\.entry).sorted { $0.seq < $1.seq }
         inflight.removeAll()
         pendingWrites = unacknowledged + takeMemoryQueue() + pendingWrites
-        commitBuffer(now: true)
+        commitBuffer(immediately: true)
         backoff.connectionEnded(after: uptime)
         let delay = backoff.nextDelay(using: &random)
         nextConnect = ContinuousClock.now.advanced(by: delay)
@@ -561,7 +561,7 @@ public final class MQTTForwarder: EventSink, @unchecked Sendable {
         pendingWrites = unacknowledged + takeMemoryQueue() + pendingWrites + late
         inflight.removeAll()
         retryCommitAt = nil
-        commitBuffer(now: true)
+        commitBuffer(immediately: true)
         if let connection, connected, !settings.inputOnly {
             queueCommands(lock.withLock { defer { commandInbox.removeAll() }; return commandInbox })
             sendCommands()

@@ -60,6 +60,21 @@ import SensorgateCore
         #expect(reasons(items) == ["garbage", "lineTooLong", "missingField", "outOfRange"])
     }
 
+    @Test func aPathThatIsNotASerialPortIsAnErrorCountedOncePerOutage() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-tty-\(UUID().uuidString)")
+        try Data("T=21\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let adapter = try SerialAdapter(deviceID: "usb", settings: SerialSettings(port: file.path, baud: 9600), spec: Self.arduino)
+        let log = OutputLog()
+        let task = Task { try await adapter.run { await log.append($0) } }
+        #expect(await log.waitFor { reasons($0) == ["portError"] })
+        try await Task.sleep(for: .milliseconds(1700))  // several retries (0.5 s, 1 s): still counted once
+        task.cancel()
+        #expect(reasons(await log.items) == ["portError"])
+        guard case .failure(_, _, let detail)? = await log.items.first else { return }
+        #expect(detail.contains("cannot set \(file.path) to 9600 baud"))
+    }
+
     @Test func aPortThatVanishesAndComesBackIsReopened() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serial-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -101,3 +101,18 @@ actor OutputLog {
         return predicate(items)
     }
 }
+
+@Suite struct PacingTests {
+    /// Only a source that loses nothing by waiting may be slowed while the broker catches up.
+    @Test func onlySimulatedSensorsArePaced() throws {
+        let sim = SimulatedAdapter(deviceID: "s", settings: SimulatedSettings(kind: .temperature, interval: .zero, start: 20, step: 0.1,
+                                                                               minimum: 10, maximum: 30, rate: 0, seed: 1, failRate: 0),
+                                   fallbackSeed: 1)
+        let sysfs = try SysfsAdapter(deviceID: "d", settings: SysfsSettings(path: "/nonexistent", interval: .seconds(1)),
+                                     spec: ReadingSpec(event: .temperature, format: .integer, unit: .millicelsius))
+        let serial = try SerialAdapter(deviceID: "p", settings: SerialSettings(port: "/nonexistent", baud: 9600),
+                                       spec: ReadingSpec(event: .temperature, format: .float))
+        #expect(sim.canBePaced)
+        #expect(!sysfs.canBePaced && !serial.canBePaced)
+    }
+}

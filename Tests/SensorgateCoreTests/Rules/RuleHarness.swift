@@ -40,24 +40,22 @@ struct Harness {
     /// Everything emitted, as (seconds since start, output).
     var log: [(Double, RuleOutput)] = []
 
-    /// `restoring`: state saved by an earlier engine, `elapsed` ms before `start`.
-    init(_ config: GatewayConfig, start: Timestamp = day0, utcOffset: Int = 0, restoring state: String? = nil, elapsed: Int64 = 0) {
-        replay = RuleReplay(config: config, start: start, utcOffset: { _ in utcOffset })
-        self.start = start
+    /// The engine starts at `origin + offset`; times in the log count from `origin`, so a
+    /// restarted harness reads on the same timeline. `restoring`: state saved by an earlier
+    /// engine, `elapsed` ms before the start.
+    init(_ config: GatewayConfig, start origin: Timestamp = day0, utcOffset: Int = 0, offset: Int64 = 0,
+         restoring state: String? = nil, elapsed: Int64 = 0) {
+        replay = RuleReplay(config: config, start: origin.adding(milliseconds: offset), utcOffset: { _ in utcOffset })
+        start = origin
         if let state { #expect(replay.restoreState(json: state, elapsed: elapsed) == []) }
         record(replay.start())
     }
 
     /// A restart `downtime` seconds after this harness's present, with its state carried over.
     func restarted(_ config: GatewayConfig, downtime: Double) -> Harness {
-        let state = replay.stateJSON()
-        let at = replay.now.wall.adding(milliseconds: Int64(downtime * 1000))
-        var next = Harness(config, start: start, restoring: nil)
-        next.replay = RuleReplay(config: config, start: at, utcOffset: { _ in 0 })
-        #expect(next.replay.restoreState(json: state, elapsed: Int64(downtime * 1000)) == [])
-        next.log = []
-        next.record(next.replay.start())
-        return next
+        let downtimeMs = Int64(downtime * 1000)
+        let offset = replay.now.wall.millisecondsSinceEpoch - start.millisecondsSinceEpoch + downtimeMs
+        return Harness(config, start: start, offset: offset, restoring: replay.stateJSON(), elapsed: downtimeMs)
     }
 
     var engine: RuleEngine { replay.engine }

@@ -17,8 +17,10 @@ import Testing
           - { name: lr, device: living, target: 21, min_on: 5m, min_off: 5m, stale_after: 10m, actuator: { mqtt: { topic: b } } }
         """
 
+    func config() throws -> GatewayConfig { try ruleConfig(devices: ["cpu", "hall", "living"], rules) }
+
     @Test func aRunningForSurvivesARestart() throws {
-        let config = try ruleConfig(devices: ["cpu", "hall", "living"], rules)
+        let config = try self.config()
         var h = Harness(config)
         h.at(0, "cpu", celsius: 75)
         h.advance(to: 40)
@@ -31,7 +33,7 @@ import Testing
     }
 
     @Test func aRaisedAlertIsNotRaisedAgainAndResolvesOnce() throws {
-        let config = try ruleConfig(devices: ["cpu", "hall", "living"], rules)
+        let config = try self.config()
         var h = Harness(config)
         h.at(0, "cpu", celsius: 75)
         h.advance(to: 100)
@@ -49,7 +51,7 @@ import Testing
     }
 
     @Test func noMotionKeepsCountingAfterARestart() throws {
-        let config = try ruleConfig(devices: ["cpu", "hall", "living"], rules)
+        let config = try self.config()
         var h = Harness(config)
         h.motion(0, "hall")
         h.advance(to: 3600)
@@ -61,7 +63,7 @@ import Testing
     }
 
     @Test func aThermostatThatWasOnKeepsItsMinOnAccounting() throws {
-        let config = try ruleConfig(devices: ["cpu", "hall", "living"], rules)
+        let config = try self.config()
         var h = Harness(config)
         h.at(0, "living", celsius: 19)
         #expect(h.summary.last == "on lr@0")
@@ -78,7 +80,7 @@ import Testing
     }
 
     @Test func reloadKeepsStateOfRulesThatStillExist() throws {
-        var h = Harness(try ruleConfig(devices: ["cpu", "hall", "living"], rules))
+        var h = Harness(try self.config())
         h.at(0, "cpu", celsius: 75)
         h.advance(to: 100)
         // A reload drops `away` and changes too-hot's duration; too-hot is still raised.
