@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
         // C libraries, wrapped once each; only the storage and MQTT targets import them.
@@ -50,7 +52,9 @@ let package = Package(
         // `make bench`: measured figures against their targets (release build).
         .executableTarget(name: "sensorgate-bench", dependencies: ["SensorgateCore"]),
 
-        .testTarget(name: "SensorgateCoreTests", dependencies: ["SensorgateCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "SensorgateCoreTests", dependencies: [
+            "SensorgateCore", .product(name: "PropertyBased", package: "swift-property-based"),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
         .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "CLinux"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
