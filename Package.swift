@@ -34,12 +34,16 @@ let package = Package(
         // MQTT through libmosquitto, wrapped once; nothing else imports CMosquitto.
         .target(name: "SensorgateMQTT", dependencies: ["CMosquitto", "SensorgateCore"]),
 
+        // The concurrency discipline: bounded channels whose send suspends, threads we own for
+        // blocking work, eventfd wake-ups; shared state in Synchronization's Mutex and Atomic.
+        .target(name: "SensorgateRuntime", dependencies: ["SensorgateCore", "CLinux"]),
+
         // Device adapters, one folder each.
-        .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore", "CLinux"]),
+        .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore", "SensorgateRuntime", "CLinux"]),
 
         // The running gateway: config files, adapters, event output, signals.
         .target(name: "SensorgateGateway", dependencies: [
-            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "SensorgateMQTT", "CLinux",
+            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "SensorgateMQTT", "SensorgateRuntime", "CLinux",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -56,7 +60,9 @@ let package = Package(
             "SensorgateCore", .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
-        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "CLinux"], exclude: ["Fixtures"]),
+        .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "SensorgateRuntime", "CLinux"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "SensorgateRuntimeTests", dependencies: ["SensorgateRuntime"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
         .testTarget(name: "SensorgateGatewayTests", dependencies: [
             "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", .product(name: "Logging", package: "swift-log"),

@@ -7,6 +7,10 @@
 #include <termios.h>
 #include <pty.h>
 #include <linux/gpio.h>
+#include <sys/eventfd.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 int sg_clock_synchronized(void) {
     struct timex tx;
@@ -144,4 +148,51 @@ int sg_gpio_set_value(int line_fd, int value) {
     v.bits = value ? 1 : 0;
     if (ioctl(line_fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &v) != 0) return -errno;
     return 0;
+}
+
+int sg_eventfd(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int sg_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one || errno == EAGAIN ? 0 : -errno;
+}
+
+uint64_t sg_eventfd_drain(int fd) {
+    uint64_t value = 0;
+    return read(fd, &value, sizeof value) == sizeof value ? value : 0;
+}
+
+struct sg_thread_start_args {
+    void (*body)(void *);
+    void *arg;
+    char name[16];
+};
+
+static void *sg_thread_main(void *p) {
+    struct sg_thread_start_args args = *(struct sg_thread_start_args *)p;
+    free(p);
+    pthread_setname_np(pthread_self(), args.name);
+    args.body(args.arg);
+    return NULL;
+}
+
+int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), void *arg) {
+    struct sg_thread_start_args *args = malloc(sizeof *args);
+    if (!args) return ENOMEM;
+    args->body = body;
+    args->arg = arg;
+    strncpy(args->name, name, sizeof args->name - 1);
+    args->name[sizeof args->name - 1] = 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack_size > 0) pthread_attr_setstacksize(&attr, stack_size);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, sg_thread_main, args);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) free(args);
+    return rc;
 }

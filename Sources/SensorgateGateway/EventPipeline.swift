@@ -23,9 +23,9 @@ public protocol RuleEffects: Sendable {
 
 /// Failures by device and reason, for logs and, later, /metrics.
 public struct FailureCounts: Sendable, Equatable {
-    public private(set) var byDevice: [String: [String: Int]] = [:]
+    public private(set) var byDevice: [String: [FailureReason: Int]] = [:]
 
-    public mutating func add(device: String, reason: String) -> Int {
+    public mutating func add(device: String, reason: FailureReason) -> Int {
         let count = (byDevice[device]?[reason] ?? 0) + 1
         byDevice[device, default: [:]][reason] = count
         return count
@@ -187,7 +187,7 @@ public actor EventPipeline {
             seq = try sequence.next()
         } catch {
             logger.error("cannot reserve an event sequence number in \(database.path): \(error); event from \(subject) not emitted")
-            _ = failures.add(device: subject, reason: "sequenceError")
+            _ = failures.add(device: subject, reason: .sequenceError)
             return nil
         }
         if clockCheckedAt.map({ now.millisecondsSinceEpoch - $0 >= 10_000 || now.millisecondsSinceEpoch < $0 }) ?? true {

@@ -9,6 +9,7 @@ import Musl
 import Logging
 import SensorgateAdapters
 import SensorgateCore
+import SensorgateRuntime
 
 public struct Gateway {
     private let configPath: String
@@ -103,23 +104,30 @@ public struct Gateway {
         forwarder?.setSubscriptions(inputs.filter { $0.broker == nil }.map { ($0.topic, $0.handler) })
         inputBrokers.subscribe(inputs.filter { $0.broker != nil })
         let logger = self.logger
+        let inbox = BoundedChannel<AdapterOutput>(capacity: 1024)
+        let pressure = Pressure()
         return Task {
             await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await output in inbox {
+                        await pipeline.accept(output)
+                        pressure.set(forwarder?.isDraining == true)
+                    }
+                }
                 for adapter in adapters {
-                    // A source that can wait yields the CPU while the broker catches up.
-                    let paced = adapter.canBePaced
                     group.addTask {
                         do {
-                            try await adapter.run { output in
-                                await pipeline.accept(output)
-                                if paced, forwarder?.isDraining == true { try? await Task.sleep(for: .milliseconds(10)) }
-                            }
+                            try await adapter.run(into: ReadingSink(inbox, pressure: pressure))
                         } catch is CancellationError {
                         } catch {
                             logger.error("device '\(adapter.deviceID)' stopped: \(error)")
                         }
                     }
                 }
+                await withTaskCancellationHandler {
+                    for _ in adapters { await group.next() }
+                } onCancel: { inbox.close() }
+                await group.next()
             }
         }
     }

@@ -46,23 +46,18 @@ import SensorgateCore
 }
 
 @Suite struct SimulatedAdapterTests {
-    actor Collector {
-        var outputs: [AdapterOutput] = []
-        func add(_ o: AdapterOutput) { outputs.append(o) }
-    }
-
     @Test func emitsReadingsAndFailuresUntilCancelled() async throws {
         let settings = SimulatedSettings(kind: .temperature, interval: .milliseconds(5), start: 20, step: 0.1, minimum: 10,
                                          maximum: 30, rate: 1, seed: 3, failRate: 0.3)
         let adapter = SimulatedAdapter(deviceID: "sim", settings: settings, fallbackSeed: 0)
-        let collector = Collector()
-        let task = Task { try await adapter.run { await collector.add($0) } }
-        while await collector.outputs.count < 40 { try await Task.sleep(for: .milliseconds(5)) }
+        let log = OutputLog()
+        let task = Task { try await adapter.run(into: log.sink) }
+        #expect(await log.waitFor { $0.count >= 40 })
         task.cancel()
         _ = await task.result
-        let outputs = await collector.outputs
+        let outputs = await log.items
         let readings = outputs.filter { if case .reading = $0 { return true } else { return false } }
-        let failures = outputs.filter { if case .failure(_, "readError", _) = $0 { return true } else { return false } }
+        let failures = outputs.filter { if case .failure(_, .readError, _) = $0 { return true } else { return false } }
         #expect(readings.count + failures.count == outputs.count)
         #expect(!failures.isEmpty && !readings.isEmpty)
         #expect(readings.allSatisfy { if case .reading(let r) = $0 { return r.deviceID == "sim" } else { return false } })

@@ -18,6 +18,20 @@ int sg_serial_configure(int fd, int baud, int data_bits, int parity, int stop_bi
 /// openpty(3): a pseudo-terminal pair, for tests and simulations. Returns 0 or -errno.
 int sg_openpty(int *controller, int *device, char *name, size_t name_size);
 
+/// eventfd(2), non-blocking and close-on-exec: a counter other threads bump to wake a poll().
+/// Returns the fd or -errno.
+int sg_eventfd(void);
+
+/// Adds 1 to an eventfd's counter (wakes its pollers). Returns 0 or -errno.
+int sg_eventfd_signal(int fd);
+
+/// Reads and clears an eventfd's counter. Returns the value read (0 when it was not signalled).
+uint64_t sg_eventfd_drain(int fd);
+
+/// Starts a detached thread running `body(arg)` with a stack of `stack_size` bytes and a name
+/// (at most 15 characters are kept). Returns 0 or an error number.
+int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), void *arg);
+
 // GPIO character device, uAPI v2 (<linux/gpio.h>).
 
 /// The size of struct gpio_v2_line_event (48), for readers of the line fd.

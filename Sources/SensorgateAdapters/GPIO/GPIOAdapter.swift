@@ -13,15 +13,19 @@ import Musl
 #endif
 import CLinux
 import SensorgateCore
+import SensorgateRuntime
 
 public struct GPIOAdapter: DeviceAdapter {
-    /// An open line: the fd to read events from, and whether the kernel debounces it.
+    /// An open line: the fd to read events from, whether the kernel debounces it, and whether
+    /// it is a recording (a FIFO or file of records) rather than the kernel's line fd.
     public struct OpenLine: Sendable {
         public var fd: Int32
         public var kernelDebounce: Bool
-        public init(fd: Int32, kernelDebounce: Bool) {
+        public var isRecording: Bool
+        public init(fd: Int32, kernelDebounce: Bool, isRecording: Bool = false) {
             self.fd = fd
             self.kernelDebounce = kernelDebounce
+            self.isRecording = isRecording
         }
     }
 
@@ -39,44 +43,53 @@ public struct GPIOAdapter: DeviceAdapter {
         self.openLine = openLine ?? { try GPIOChip.requestInput(settings, consumer: "sensorgate-\(deviceID)") }
     }
 
-    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
-        let line = try openLine()
-        let reader = self
-        await BlockingReader.run(label: "gpio.\(deviceID)", emit: emit) { stop, output in
-            reader.readLoop(line, stop: stop, output: output)
+    /// Opens the line (throws when the chip or line is missing or busy: the gateway retries
+    /// with a backoff, as it does for a missing sysfs file) and reads it until cancelled.
+    public func run(into sink: ReadingSink) async throws {
+        try await BlockingDevice.run(name: "gpio.\(deviceID)") { stop in
+            // On the device's thread: opening a recording FIFO waits for its writer.
+            let line = try openLine()
+            let ended = readLoop(line, stop: stop) { sink.sendBlocking($0, stop: stop) }
             close(line.fd)
+            // A recording that has been played to its end has nothing more to say: stay quiet
+            // until stopped, rather than be restarted and played again.
+            if ended, line.isRecording { while stop.sleep(for: .seconds(3600)) {} }
         }
     }
 
-    /// Reads records until `stop` or end of file. Blocking; runs on the device's queue.
-    func readLoop(_ line: OpenLine, stop: StopFlag, output: (AdapterOutput) -> Void) {
+    /// Reads records until `stop`, an error or end of file; true at end of file. Blocking: runs
+    /// on the device's thread.
+    func readLoop(_ line: OpenLine, stop: StopSignal, output: (AdapterOutput) -> Void) -> Bool {
         let size = GPIOLineEvent.size
         var debouncer = line.kernelDebounce || settings.debounce == .zero ? nil : EdgeDebouncer(period: settings.debounce)
         var buffer = [UInt8](repeating: 0, count: size * 16)
         var pending: [UInt8] = []
         var lastLineSeqno: UInt32? = nil
         while !stop.isSet {
-            var pfd = pollfd(fd: line.fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, 200)
-            if ready < 0, errno == EINTR { continue }
-            if ready == 0 { continue }
+            let ready = Wakeup.poll([line.fd, stop.wakeup.fd], timeout: nil)
+            if stop.isSet { break }
+            if ready[0] == 0 { continue }
             let n = buffer.withUnsafeMutableBytes { read(line.fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EAGAIN || errno == EINTR { continue }
             if n <= 0 {
-                if n < 0 { output(.failure(deviceID: deviceID, reason: "readError", detail: "\(settings.chip) line \(settings.line): \(String(cString: strerror(errno)))")) }
-                return
+                if n < 0 {
+                    output(.failure(deviceID: deviceID, reason: .readError,
+                                    detail: "\(settings.chip) line \(settings.line): \(String(cString: strerror(errno)))"))
+                    return false
+                }
+                return true
             }
             pending += buffer[0..<n]
             while pending.count >= size {
                 let record = pending.prefix(size)
                 pending.removeFirst(size)
                 guard let event = GPIOLineEvent(record: record) else {
-                    output(.failure(deviceID: deviceID, reason: "malformed", detail: "\(settings.chip) line \(settings.line): an event record with an unknown id"))
+                    output(.failure(deviceID: deviceID, reason: .malformed, detail: "\(settings.chip) line \(settings.line): an event record with an unknown id"))
                     continue
                 }
                 // The kernel numbers events per line; a jump means its buffer overflowed.
                 if let last = lastLineSeqno, event.lineSeqno > last &+ 1 {
-                    output(.failure(deviceID: deviceID, reason: "eventsLost",
+                    output(.failure(deviceID: deviceID, reason: .eventsLost,
                                     detail: "\(settings.chip) line \(settings.line): the kernel dropped \(event.lineSeqno - last - 1) edge(s) (events arrived faster than they were read)"))
                 }
                 lastLineSeqno = event.lineSeqno
@@ -88,6 +101,7 @@ public struct GPIOAdapter: DeviceAdapter {
                 if let o = AdapterOutput.from(decoder.decode(edge: event.edge), deviceID: deviceID, time: event.time) { output(o) }
             }
         }
+        return false
     }
 }
 
@@ -122,7 +136,7 @@ public enum GPIOChip {
         if stat(settings.chip, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO || (info.st_mode & S_IFMT) == S_IFREG {
             let fd = open(settings.chip, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw Failure(description: "cannot open the recording \(settings.chip): \(String(cString: strerror(errno)))") }
-            return .init(fd: fd, kernelDebounce: false)
+            return .init(fd: fd, kernelDebounce: false, isRecording: true)
         }
         let chip = try openChip(settings.chip)
         defer { close(chip) }

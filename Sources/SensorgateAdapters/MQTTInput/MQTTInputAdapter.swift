@@ -1,9 +1,13 @@
 // The `mqtt` input adapter: payloads from a subscribed topic, decoded with the device's profile
-// (json field paths, motion_when). The gateway's MQTT connection delivers the messages through
-// `handler`; oversized payloads and anything the profile cannot decode are counted failures that
-// name the topic.
+// (json field paths, motion_when). The gateway's MQTT session thread hands each message to
+// `handler`, which never waits: messages queue in the adapter's own bounded channel, and what
+// does not fit is counted as `overflow` (reported with the next message) instead of vanishing.
+// Oversized payloads and anything the profile cannot decode are counted failures that name the
+// topic.
 
 import SensorgateCore
+import SensorgateRuntime
+import Synchronization
 
 public struct MQTTInputAdapter: DeviceAdapter {
     public enum Message: Sendable {
@@ -18,50 +22,59 @@ public struct MQTTInputAdapter: DeviceAdapter {
     public let broker: BrokerURL?
     private let decoder: ReadingDecoder
     private let maxPayload: Int
-    private let messages: AsyncStream<Message>
-    private let continuation: AsyncStream<Message>.Continuation
+    private let messages: BoundedChannel<Message>
+    private let overflow: Overflow
 
-    /// At most this many messages wait for the pipeline; beyond that the oldest are dropped.
+    /// Messages waiting for the pipeline; beyond, new ones are dropped and counted.
     public static let queueLimit = 10_000
 
-    public init(deviceID: String, settings: MQTTInputSettings, spec: ReadingSpec) throws(ReadingDecoder.InvalidPattern) {
+    final class Overflow: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    public init(deviceID: String, settings: MQTTInputSettings, spec: ReadingSpec, queueLimit: Int = MQTTInputAdapter.queueLimit) throws(ReadingDecoder.InvalidPattern) {
         self.deviceID = deviceID
         topic = settings.topic
         broker = settings.broker
         decoder = try ReadingDecoder(spec: spec)
         maxPayload = Int(settings.maxPayload)
-        (messages, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(MQTTInputAdapter.queueLimit))
+        messages = BoundedChannel(capacity: queueLimit)
+        overflow = Overflow()
     }
 
-    /// Called on the MQTT connection's thread for each message on `topic`; never blocks.
+    /// Called on the MQTT session's thread for each message on `topic`; never waits.
     public var handler: @Sendable (String, [UInt8]) -> Void {
-        let continuation = self.continuation
+        let messages = self.messages
         let maxPayload = self.maxPayload
+        let overflow = self.overflow
         return { topic, payload in
-            _ = continuation.yield(payload.count > maxPayload ? .oversized(topic: topic, size: payload.count)
-                                                               : .payload(topic: topic, bytes: payload))
+            let message: Message = payload.count > maxPayload ? .oversized(topic: topic, size: payload.count)
+                                                               : .payload(topic: topic, bytes: payload)
+            if !messages.trySend(message) { overflow.count.add(1, ordering: .relaxed) }
         }
     }
 
-    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
-        await withTaskCancellationHandler {
-            for await message in messages {
-                if let output = decode(message) { await emit(output) }
+    public func run(into sink: ReadingSink) async throws {
+        while let message = await messages.next() {
+            let dropped = overflow.count.exchange(0, ordering: .relaxed)
+            if dropped > 0 {
+                await sink.send(.failure(deviceID: deviceID, reason: .overflow,
+                                         detail: "\(topic): \(dropped) message(s) dropped: they came faster than the gateway could take them"))
             }
-        } onCancel: {
-            continuation.finish()
+            if let output = decode(message) { await sink.send(output) }
         }
+        try Task.checkCancellation()
     }
 
     /// One message to a reading or a failure naming the topic; nil when it means no event (occupancy false).
     public func decode(_ message: Message) -> AdapterOutput? {
         switch message {
         case .oversized(let topic, let size):
-            return .failure(deviceID: deviceID, reason: "oversized",
+            return .failure(deviceID: deviceID, reason: .oversized,
                             detail: "\(topic): payload of \(size) bytes is over max_payload (\(maxPayload) bytes)")
         case .payload(let topic, let bytes):
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                return .failure(deviceID: deviceID, reason: "malformed", detail: "\(topic): payload is not UTF-8 text")
+                return .failure(deviceID: deviceID, reason: .malformed, detail: "\(topic): payload is not UTF-8 text")
             }
             switch AdapterOutput.from(decoder.decode(text), deviceID: deviceID) {
             case .failure(let id, let reason, let detail)?: return .failure(deviceID: id, reason: reason, detail: "\(topic): \(detail)")

@@ -5,7 +5,6 @@ import SensorgateCore
 
 public struct SimulatedAdapter: DeviceAdapter {
     public let deviceID: String
-    public var canBePaced: Bool { true }
     private let settings: SimulatedSettings
     private let fallbackSeed: UInt64
 
@@ -16,7 +15,7 @@ public struct SimulatedAdapter: DeviceAdapter {
         self.fallbackSeed = fallbackSeed
     }
 
-    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
+    public func run(into sink: ReadingSink) async throws {
         var sensor = SimulatedSensor(settings: settings, fallbackSeed: fallbackSeed)
         let clock = ContinuousClock()
         var deadline = clock.now
@@ -38,13 +37,16 @@ public struct SimulatedAdapter: DeviceAdapter {
             }
             switch sample {
             case .temperature(let celsius):
-                await emit(.reading(Reading(deviceID: deviceID, value: .temperature(celsius: celsius))))
+                await sink.send(.reading(Reading(deviceID: deviceID, value: .temperature(celsius: celsius))))
             case .motion:
-                await emit(.reading(Reading(deviceID: deviceID, value: .motion)))
+                await sink.send(.reading(Reading(deviceID: deviceID, value: .motion)))
             case .failure:
-                await emit(.failure(deviceID: deviceID, reason: "readError",
-                                    detail: "simulated read failure (fail_rate \(settings.failRate))"))
+                await sink.send(.failure(deviceID: deviceID, reason: .readError,
+                                         detail: "simulated read failure (fail_rate \(settings.failRate))"))
             }
+            // A simulated source can wait: while the broker is behind, it yields the CPU so a
+            // flood flows through memory and the broker, not through the disk.
+            if sink.pressure.isHigh { try await Task.sleep(for: .milliseconds(10)) }
             // A slow consumer must not make us fire a burst to catch up.
             if clock.now > deadline.advanced(by: settings.interval) { deadline = clock.now }
         }

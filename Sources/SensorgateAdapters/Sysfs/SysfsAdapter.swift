@@ -3,11 +3,11 @@
 // `temperature`, IIO `in_temp_input`, and IIO `in_temp_raw`, which is combined with its
 // `in_temp_scale` and `in_temp_offset` siblings as the IIO ABI says: (raw + offset) × scale.
 //
-// Each device reads on its own dispatch queue: a 1-Wire conversion blocks read() for up to
-// 750 ms, which must stall neither the event loop nor the other sensors.
+// Each device polls on a thread of its own: a 1-Wire conversion blocks read() for up to
+// 750 ms, which must stall neither the async side nor the other sensors.
 
-import Dispatch
 import SensorgateCore
+import SensorgateRuntime
 
 public struct SysfsAdapter: DeviceAdapter {
     public let deviceID: String
@@ -59,18 +59,19 @@ public struct SysfsAdapter: DeviceAdapter {
         return .success(JSONWriter.number((r + offset) * scale))
     }
 
-    public func run(emit: @escaping @Sendable (AdapterOutput) async -> Void) async throws {
-        let queue = DispatchQueue(label: "sysfs.\(deviceID)")
+    public func run(into sink: ReadingSink) async throws {
+        try await BlockingDevice.run(name: "sysfs.\(deviceID)") { stop in pollLoop(stop: stop, sink: sink) }
+    }
+
+    /// Reads every `interval` (the first read at once) until `stop`. Blocking: the device's thread.
+    func pollLoop(stop: StopSignal, sink: ReadingSink) {
         let clock = ContinuousClock()
         var deadline = clock.now
-        while !Task.isCancelled {
-            let output = await withCheckedContinuation { (done: CheckedContinuation<AdapterOutput?, Never>) in
-                queue.async { done.resume(returning: self.readOnce()) }
-            }
-            if let output { await emit(output) }
+        while !stop.isSet {
+            if let output = readOnce() { sink.sendBlocking(output, stop: stop) }
             deadline = deadline.advanced(by: interval)
             if clock.now > deadline { deadline = clock.now }  // a slow read must not cause a burst
-            try await Task.sleep(until: deadline, clock: clock)
+            guard stop.sleep(for: deadline - clock.now) else { return }
         }
     }
 }

@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SensorgateCore
 
 public enum SysfsFile {
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
@@ -14,10 +15,10 @@ public enum SysfsFile {
         /// Any other errno, with its message (EIO from a failing bus, EACCES, …).
         case failed(String, errno: Int32, message: String)
 
-        public var reason: String {
+        public var reason: FailureReason {
             switch self {
-            case .missing: return "missing"
-            case .failed: return "readError"
+            case .missing: return .missing
+            case .failed: return .readError
             }
         }
 

@@ -17,14 +17,14 @@ public enum ReadingOutcome: Sendable, Equatable {
     /// JSON without the configured field, or a regex without a match.
     case missingField(String)
 
-    /// The counter name of a failure, nil for a success.
-    public var failureReason: String? {
+    /// Why it is a failure; nil for a success.
+    public var failureReason: FailureReason? {
         switch self {
         case .reading, .motion, .idle: return nil
-        case .crcFailed: return "crcFailed"
-        case .outOfRange: return "outOfRange"
-        case .malformed: return "malformed"
-        case .missingField: return "missingField"
+        case .crcFailed: return .crcFailed
+        case .outOfRange: return .outOfRange
+        case .malformed: return .malformed
+        case .missingField: return .missingField
         }
     }
 

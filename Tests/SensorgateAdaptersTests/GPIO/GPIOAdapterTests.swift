@@ -41,7 +41,7 @@ import SensorgateCore
         _ = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress! + 70, $0.count - 70) }
         close(fds[1])
         let log = OutputLog()
-        try await adapter.run { await log.append($0) }  // returns at end of file
+        try await adapter.run(into: log.sink)  // returns at the end of the pipe (not a recording file)
         return await log.items
     }
 
@@ -84,7 +84,7 @@ import SensorgateCore
     @Test func aGapInTheKernelsSequenceIsCountedAsLostEvents() async throws {
         let outputs = try await replay([(0, .rising), (1_000_000_000, .falling), (2_000_000_000, .rising)],
                                        lineSeqnos: [1, 2, 6])
-        let lost = outputs.compactMap { if case .failure(_, let reason, let detail) = $0 { return (reason, detail) } else { return nil } }
+        let lost = outputs.compactMap { if case .failure(_, let reason, let detail) = $0 { return (reason.rawValue, detail) } else { return nil } }
         #expect(lost.count == 1)
         #expect(lost.first?.0 == "eventsLost")
         #expect(lost.first?.1.contains("dropped 3 edge(s)") == true)

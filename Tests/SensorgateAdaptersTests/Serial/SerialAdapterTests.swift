@@ -33,7 +33,7 @@ import SensorgateCore
     }
 
     func reasons(_ log: [AdapterOutput]) -> [String] {
-        log.compactMap { if case .failure(_, let reason, _) = $0 { return reason } else { return nil } }
+        log.compactMap { if case .failure(_, let reason, _) = $0 { return reason.rawValue } else { return nil } }
     }
 
     @Test func linesSplitAcrossWritesGarbageAndOverlongLines() async throws {
@@ -41,7 +41,7 @@ import SensorgateCore
         let adapter = try SerialAdapter(deviceID: "attic", settings: SerialSettings(port: pty.path, baud: 9600, maxLineLength: 32),
                                         spec: Self.arduino)
         let log = OutputLog()
-        let task = Task { try await adapter.run { await log.append($0) } }
+        let task = Task { try await adapter.run(into: log.sink) }
         defer { task.cancel() }
         try await Task.sleep(for: .milliseconds(300))  // let it open the port
         pty.send("T=21.")
@@ -66,7 +66,7 @@ import SensorgateCore
         defer { try? FileManager.default.removeItem(at: file) }
         let adapter = try SerialAdapter(deviceID: "usb", settings: SerialSettings(port: file.path, baud: 9600), spec: Self.arduino)
         let log = OutputLog()
-        let task = Task { try await adapter.run { await log.append($0) } }
+        let task = Task { try await adapter.run(into: log.sink) }
         #expect(await log.waitFor { reasons($0) == ["portError"] })
         try await Task.sleep(for: .milliseconds(1700))  // several retries (0.5 s, 1 s): still counted once
         task.cancel()
@@ -97,7 +97,7 @@ import SensorgateCore
         let adapter = try SerialAdapter(deviceID: "usb", settings: SerialSettings(port: port, baud: 115200), spec: Self.arduino)
         let log = OutputLog()
         // Unplugged at start: counted once, retried.
-        let task = Task { try await adapter.run { await log.append($0) } }
+        let task = Task { try await adapter.run(into: log.sink) }
         defer { task.cancel() }
         #expect(await log.waitFor { reasons($0) == ["portUnavailable"] })
         var socat = try startSocat()

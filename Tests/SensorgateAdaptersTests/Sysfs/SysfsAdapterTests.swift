@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SensorgateCore
+import SensorgateRuntime
 @testable import SensorgateAdapters
 
 /// The sysfs adapter on a fixture tree shaped like a Raspberry Pi's /sys.
@@ -29,7 +30,7 @@ import SensorgateCore
         #expect(celsius(good.readOnce()) == 21.875)
         let bad = try adapter(Self.sys + "/bus/w1/devices/28-0416b1c2d3ff/w1_slave", format: .w1Slave)
         guard case .failure(_, let reason, _)? = bad.readOnce() else { Issue.record("a CRC failure became a reading"); return }
-        #expect(reason == "crcFailed")
+        #expect(reason == .crcFailed)
         // The newer `temperature` attribute: plain millidegrees.
         #expect(celsius(try adapter(Self.sys + "/bus/w1/devices/28-0316a2795aff/temperature").readOnce()) == 21.875)
     }
@@ -48,14 +49,14 @@ import SensorgateCore
         let file = dir.appendingPathComponent("w1_slave")
         let a = try adapter(file.path, format: .w1Slave)
         let outputs = OutputLog()
-        let task = Task { try await a.run { await outputs.append($0) } }
+        let task = Task { try await a.run(into: outputs.sink) }
         #expect(await outputs.waitFor { $0.count >= 3 })
         try FileManager.default.copyItem(atPath: Self.sys + "/bus/w1/devices/28-0316a2795aff/w1_slave", toPath: file.path)
         #expect(await outputs.waitFor { $0.contains { if case .reading = $0 { return true } else { return false } } })
         task.cancel()
         let log = await outputs.items
         guard case .failure(let device, let reason, let detail) = log[0] else { Issue.record("expected a failure first"); return }
-        #expect(device == "dev" && reason == "missing")
+        #expect(device == "dev" && reason == .missing)
         #expect(detail.contains("is gone (sensor unplugged"))
     }
 
@@ -69,8 +70,8 @@ import SensorgateCore
         let slow = try adapter(fifo)
         let fast = try adapter(Self.sys + "/class/thermal/thermal_zone0/temp")
         let slowLog = OutputLog(), fastLog = OutputLog()
-        let t1 = Task { try await slow.run { await slowLog.append($0) } }
-        let t2 = Task { try await fast.run { await fastLog.append($0) } }
+        let t1 = Task { try await slow.run(into: slowLog.sink) }
+        let t2 = Task { try await fast.run(into: fastLog.sink) }
         #expect(await fastLog.waitFor { $0.count >= 10 })
         #expect(await slowLog.items.isEmpty)
         // Unblock the slow read: it delivers its reading.
@@ -86,11 +87,18 @@ import SensorgateCore
     }
 }
 
-/// Adapter outputs collected for a test. Waits are generous: under `swift test`'s parallel load,
-/// tests that block threads can hold up the async side for seconds.
+/// Adapter outputs collected for a test, through a real ReadingSink. Waits are generous: under
+/// `swift test`'s parallel load, tests that block threads can hold up the async side for seconds.
 actor OutputLog {
-    private(set) var items: [AdapterOutput] = []
-    func append(_ o: AdapterOutput) { items.append(o) }
+    private var collected: [AdapterOutput] = []
+    nonisolated let channel = BoundedChannel<AdapterOutput>(capacity: 100_000)
+    nonisolated var sink: ReadingSink { ReadingSink(channel) }
+
+    /// Everything the adapter has sent so far.
+    var items: [AdapterOutput] {
+        collected += channel.take()
+        return collected
+    }
 
     func waitFor(timeout: Duration = .seconds(30), _ predicate: @Sendable ([AdapterOutput]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
@@ -103,16 +111,23 @@ actor OutputLog {
 }
 
 @Suite struct PacingTests {
-    /// Only a source that loses nothing by waiting may be slowed while the broker catches up.
-    @Test func onlySimulatedSensorsArePaced() throws {
+    /// A simulated source running free slows down while the broker is behind, so a flood flows
+    /// through memory; real sensors never look at the pressure.
+    @Test func simulatedSensorsYieldUnderPressure() async throws {
         let sim = SimulatedAdapter(deviceID: "s", settings: SimulatedSettings(kind: .temperature, interval: .zero, start: 20, step: 0.1,
                                                                                minimum: 10, maximum: 30, rate: 0, seed: 1, failRate: 0),
                                    fallbackSeed: 1)
-        let sysfs = try SysfsAdapter(deviceID: "d", settings: SysfsSettings(path: "/nonexistent", interval: .seconds(1)),
-                                     spec: ReadingSpec(event: .temperature, format: .integer, unit: .millicelsius))
-        let serial = try SerialAdapter(deviceID: "p", settings: SerialSettings(port: "/nonexistent", baud: 9600),
-                                       spec: ReadingSpec(event: .temperature, format: .float))
-        #expect(sim.canBePaced)
-        #expect(!sysfs.canBePaced && !serial.canBePaced)
+        let channel = BoundedChannel<AdapterOutput>(capacity: 1_000_000)
+        let pressure = Pressure()
+        pressure.set(true)
+        let task = Task { try await sim.run(into: ReadingSink(channel, pressure: pressure)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let paced = channel.take().count
+        pressure.set(false)
+        try await Task.sleep(for: .milliseconds(300))
+        let free = channel.take().count
+        task.cancel()
+        #expect(paced <= 40, "\(paced) readings in 300 ms under pressure")
+        #expect(free > 10 * max(paced, 1), "\(free) readings in 300 ms without")
     }
 }

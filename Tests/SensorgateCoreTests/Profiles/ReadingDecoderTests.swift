@@ -13,25 +13,25 @@ import Testing
     @Test func crcNoIsNeverAReading() throws {
         let outcome = ds18b20.decode(try Fixture.text("w1_slave-crc-no-unplugged"))
         guard case .crcFailed = outcome else { Issue.record("expected crcFailed, got \(outcome)"); return }
-        #expect(outcome.failureReason == "crcFailed")
+        #expect(outcome.failureReason == .crcFailed)
     }
 
     @Test func allZeroScratchpadIsMalformedNotZeroDegrees() throws {
         let outcome = ds18b20.decode(try Fixture.text("w1_slave-all-zero-data-line-low"))
-        #expect(outcome.failureReason == "malformed")
+        #expect(outcome.failureReason == .malformed)
     }
 
     @Test func yesWithAMismatchedCRCIsCaught() {
         // Byte 8 altered after the driver's verdict (a torn read): the CRC no longer matches.
         let text = "72 01 4b 46 7f ff 0e 10 58 : crc=58 YES\n72 01 4b 46 7f ff 0e 10 58 t=23125\n"
-        #expect(ds18b20.decode(text).failureReason == "crcFailed")
+        #expect(ds18b20.decode(text).failureReason == .crcFailed)
     }
 
     @Test(arguments: ["", "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n", "garbage\nmore garbage\n",
                       "72 01 4b 46 7f ff 0e 10 57 : crc=57 MAYBE\n72 01 4b 46 7f ff 0e 10 57 t=23125\n",
                       "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=abc\n"])
     func truncatedOrGarbledIsMalformed(_ text: String) {
-        #expect(ds18b20.decode(text).failureReason == "malformed")
+        #expect(ds18b20.decode(text).failureReason == .malformed)
     }
 
     @Test func dallasCRCMatchesTheDriver() {
@@ -46,15 +46,15 @@ import Testing
         #expect(decoder.decode(try Fixture.text("thermal_zone0-temp-48.312C")) == .reading(celsius: 48.312))
         #expect(decoder.decode("-5000\n") == .reading(celsius: -5))
         #expect(decoder.decode("130000\n") == .outOfRange(celsius: 130))
-        #expect(decoder.decode("48.3\n").failureReason == "malformed")
-        #expect(decoder.decode("").failureReason == "malformed")
+        #expect(decoder.decode("48.3\n").failureReason == .malformed)
+        #expect(decoder.decode("").failureReason == .malformed)
     }
 
     @Test func floatFahrenheit() throws {
         let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .float, unit: .fahrenheit))
         #expect(decoder.decode("212\r\n") == .reading(celsius: 100))
-        #expect(decoder.decode("nan").failureReason == "malformed")
-        #expect(decoder.decode("inf").failureReason == "malformed")
+        #expect(decoder.decode("nan").failureReason == .malformed)
+        #expect(decoder.decode("inf").failureReason == .malformed)
     }
 
     @Test func motionFromNumbers() throws {
@@ -74,7 +74,7 @@ import Testing
         let outcomes = lines.map(arduino.decode)
         #expect(outcomes[0] == .reading(celsius: 21.5))
         #expect(outcomes[1] == .reading(celsius: 21.56))
-        #expect(outcomes[2].failureReason == "missingField")
+        #expect(outcomes[2].failureReason == .missingField)
         #expect(outcomes[3] == .reading(celsius: -3.25))
     }
 
@@ -96,11 +96,11 @@ import Testing
         let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .json(field: ["temperature"], motionWhen: nil),
                                                            validRange: -40...85))
         #expect(decoder.decode(try Fixture.text("zigbee2mqtt-aqara-wsdcgq11lm.json")) == .reading(celsius: 21.86))
-        #expect(decoder.decode(#"{"temperature":null}"#).failureReason == "missingField")
-        #expect(decoder.decode(#"{"humidity":40}"#).failureReason == "missingField")
+        #expect(decoder.decode(#"{"temperature":null}"#).failureReason == .missingField)
+        #expect(decoder.decode(#"{"humidity":40}"#).failureReason == .missingField)
         #expect(decoder.decode(#"{"temperature":"21.5"}"#) == .reading(celsius: 21.5))
-        #expect(decoder.decode(#"{"temperature":true}"#).failureReason == "malformed")
-        #expect(decoder.decode("not json").failureReason == "malformed")
+        #expect(decoder.decode(#"{"temperature":true}"#).failureReason == .malformed)
+        #expect(decoder.decode("not json").failureReason == .malformed)
         #expect(decoder.decode(#"{"temperature":120}"#) == .outOfRange(celsius: 120))
     }
 
@@ -124,7 +124,7 @@ import Testing
     @Test func arrayIndexInPath() throws {
         let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .json(field: ["sensors", "1", "t"], motionWhen: nil)))
         #expect(decoder.decode(#"{"sensors":[{"t":1},{"t":2.5}]}"#) == .reading(celsius: 2.5))
-        #expect(decoder.decode(#"{"sensors":[{"t":1}]}"#).failureReason == "missingField")
+        #expect(decoder.decode(#"{"sensors":[{"t":1}]}"#).failureReason == .missingField)
     }
 }
 
@@ -145,6 +145,6 @@ import Testing
 
     @Test func textIsNotAnEdge() throws {
         let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motion, format: .edge(.rising, activeLow: false)))
-        #expect(decoder.decode("1").failureReason == "malformed")
+        #expect(decoder.decode("1").failureReason == .malformed)
     }
 }
