@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "SensorgateStorage", dependencies: ["SensorgateCore", "CSQLite"]),
 
         // MQTT through libmosquitto, wrapped once; nothing else imports CMosquitto.
-        .target(name: "SensorgateMQTT", dependencies: ["CMosquitto", "SensorgateCore"]),
+        .target(name: "SensorgateMQTT", dependencies: [
+            "CMosquitto", "SensorgateCore", .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // The concurrency discipline: bounded channels whose send suspends, threads we own for
         // blocking work, eventfd wake-ups; shared state in Synchronization's Mutex and Atomic.
@@ -45,6 +47,8 @@ let package = Package(
         .target(name: "SensorgateGateway", dependencies: [
             "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "SensorgateMQTT", "SensorgateRuntime", "CLinux",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
 
         .executableTarget(name: "sensorgate", dependencies: [

@@ -1,5 +1,15 @@
-// The running gateway: loads the config, starts one task per device, feeds their output through
-// the EventPipeline, reloads on SIGHUP and stops cleanly on SIGINT/SIGTERM.
+// The running gateway: loads the config, opens the state directory, and runs its services
+// under swift-service-lifecycle, in this order (stopped in reverse):
+//
+//   forwarder      thread: MQTT session + DeliveryStateMachine + buffer.db   (stops last)
+//   input brokers  a thread each: MQTT sessions with subscriptions only
+//   pipeline       thread: sequence, rules, thermostats, actuators, sensorgate.db
+//   devices        a task each (a thread each for blocking reads), restarted when they stop
+//   signals        SIGTERM/SIGINT stop, SIGHUP reloads                        (stops first)
+//
+// Devices → pipeline → forwarder hand over through bounded channels: a full channel suspends
+// the async senders and keeps the pipeline from taking readings, so back-pressure reaches the
+// devices without blocking any thread of Swift's cooperative pool.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,11 +19,18 @@ import Musl
 import Logging
 import SensorgateAdapters
 import SensorgateCore
+import SensorgateMQTT
 import SensorgateRuntime
+import ServiceLifecycle
 
-public struct Gateway {
+public struct Gateway: Sendable {
     private let configPath: String
     private let logger: Logger
+
+    /// Readings waiting for the pipeline; beyond, devices wait (their sends suspend).
+    static let pipelineInbox = 1_024
+    /// Events handed to the forwarder and not yet taken; beyond, the pipeline takes no readings.
+    static let forwarderInbox = 5_000
 
     public init(configPath: String, logger: Logger) {
         self.configPath = configPath
@@ -22,117 +39,126 @@ public struct Gateway {
 
     /// Runs until SIGINT or SIGTERM; returns the process exit status.
     public func run() async -> Int32 {
-        let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
-        guard var config = loadConfig() else { return 1 }
-        let pipeline: EventPipeline
-        var forwarder: MQTTForwarder? = nil
+        // Until the signal service takes them, the signals must not end the process mid-start.
+        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_IGN) }
+        guard let config = await loadConfig() else { return 1 }
+        let logger = self.logger
+        let state: StateDirectory
         do {
-            try FileSystem.createDirectories(config.gateway.stateDir)
-            if let mqtt = config.mqtt {
-                forwarder = try MQTTForwarder(settings: .init(
-                    mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
-                    buffer: config.buffer, bufferPath: Paths.join(config.gateway.stateDir, "buffer.db")), logger: logger)
-            }
-            // One console line per event at `info` and below; `--log-level notice` keeps a busy gateway quiet.
-            let console: [any EventSink] = logger.logLevel <= .info ? [ConsoleEventSink()] : []
-            let sinks: [any EventSink] = console + (forwarder.map { [$0] } ?? [])
-            let actuators = Actuators(forwarder: forwarder, logger: logger, openLine: GatewayHardware.openOutputLine)
-            pipeline = try EventPipeline(config: config, sinks: sinks, effects: actuators, resumeSeq: try forwarder?.resumeSeq(),
-                                         logger: logger)
+            state = try await OwnedThread.run(name: "startup") { Result { try StateDirectory.open(config: config, logger: logger) } }.get()
         } catch {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
         }
-        let firstSeq = await pipeline.nextSeq
-        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(firstSeq)")
+        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
 
-        let inputBrokers = InputBrokers(main: config.mqtt, password: config.mqtt.flatMap(ConfigFile.password(for:)),
-                                        gatewayID: config.gateway.id, logger: logger)
-        forwarder?.start()
-        await pipeline.startRules()
-        let ticker = Task {
-            while !Task.isCancelled {
-                let wait = await pipeline.tickRules()
-                try? await Task.sleep(for: wait)
-            }
+        let inbox = BoundedChannel<AdapterOutput>(capacity: Self.pipelineInbox)
+        let pressure = Pressure()
+        let wiring = Wiring(
+            pipelineControl: BoundedChannel(capacity: 16),
+            forwarderInbox: config.mqtt == nil ? nil : BoundedChannel(capacity: Self.forwarderInbox),
+            commands: config.mqtt == nil ? nil : BoundedChannel(capacity: CommandQueue.limit),
+            forwarderControl: config.mqtt == nil ? nil : BoundedChannel(capacity: 16),
+            inputBrokers: InputBrokersService(logger: logger),
+            devices: DeviceSupervisor(sink: ReadingSink(inbox, pressure: pressure)),
+            current: Locked(config))
+        let pipeline = PipelineService(config: config, state: state, inbox: inbox, control: wiring.pipelineControl,
+                                       outbox: wiring.forwarderInbox, commands: wiring.commands,
+                                       console: logger.logLevel <= .info, logger: logger, summary: Locked(PipelineSummary()))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let mqtt = config.mqtt, let buffer = state.buffer, let forwarderInbox = wiring.forwarderInbox,
+           let commands = wiring.commands, let control = wiring.forwarderControl {
+            let settings = ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
+                                             buffer: config.buffer)
+            services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, inbox: forwarderInbox, commands: commands,
+                                                            control: control, status: ForwarderStatus(), pressure: pressure, logger: logger),
+                                  serviceName: "forwarder"))
         }
-        var devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
-        for await number in signals.signals {
-            if number == SIGHUP {
-                logger.notice("SIGHUP: reloading \(configPath)")
-                guard let next = loadConfig() else {
-                    logger.error("the new config has errors (above); the running config stays")
-                    continue
-                }
-                devices.cancel()
-                await devices.value
-                config = next
-                await pipeline.reconfigure(config)
-                devices = startDevices(config, pipeline: pipeline, forwarder: forwarder, inputBrokers: inputBrokers)
-                logger.notice("reloaded: \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s)")
-                continue
-            }
-            logger.notice("\(SignalWatcher.name(number)): stopping")
-            break
+        services.append(.init(service: wiring.inputBrokers, serviceName: "input brokers"))
+        services.append(.init(service: pipeline, serviceName: "pipeline"))
+        services.append(.init(service: wiring.devices, serviceName: "devices"))
+        let gateway = self
+        services.append(.init(service: SignalService(reload: { await gateway.reload(wiring, pipeline: pipeline) }, logger: logger),
+                              successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"))
+
+        wiring.devices.start(connect(config, wiring))
+        var groupLogger = logger
+        groupLogger.logLevel = max(logger.logLevel, .warning)
+        let group = ServiceGroup(configuration: .init(services: services, logger: groupLogger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("the gateway stopped on an error: \(error)")
+            return 1
         }
-        devices.cancel()
-        await devices.value
-        ticker.cancel()
-        await ticker.value
-        await pipeline.stopRules()
-        inputBrokers.stopAll()
-        forwarder?.stop()
-        await pipeline.close()
-        let (failed, emitted, nextSeq) = (await pipeline.failures.total, await pipeline.emitted, await pipeline.nextSeq)
-        logger.notice("stopped after \(emitted) event(s); next seq \(nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
+        let summary = pipeline.summary.value
+        let failed = summary.failures.total
+        logger.notice("stopped after \(summary.emitted) event(s); next seq \(summary.nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
         return 0
     }
 
-    private func loadConfig() -> GatewayConfig? {
-        let result = ConfigFile.load(path: configPath)
+    /// What a reload needs to reach.
+    private struct Wiring: Sendable {
+        let pipelineControl: BoundedChannel<PipelineControl>
+        let forwarderInbox: BoundedChannel<OutboundEvent>?
+        let commands: BoundedChannel<ForwarderCommand>?
+        let forwarderControl: BoundedChannel<ForwarderControl>?
+        let inputBrokers: InputBrokersService
+        let devices: DeviceSupervisor
+        let current: Locked<GatewayConfig>
+    }
+
+    /// Builds the devices' adapters and hands the MQTT input devices' topics to the sessions
+    /// that serve them.
+    private func connect(_ config: GatewayConfig, _ wiring: Wiring) -> [any DeviceAdapter] {
+        let adapters = config.devices.compactMap { makeAdapter(for: $0) }
+        var byBroker: [BrokerURL: [MQTTSession.Subscription]] = [:]
+        var main: [MQTTSession.Subscription] = []
+        for input in adapters.compactMap({ $0 as? MQTTInputAdapter }) {
+            let subscription = MQTTSession.Subscription(filter: input.topic, deliver: input.handler)
+            if let broker = input.broker { byBroker[broker, default: []].append(subscription) } else { main.append(subscription) }
+        }
+        wiring.forwarderControl?.force(.subscriptions(main))
+        wiring.inputBrokers.update(main: config.mqtt, password: config.mqtt.flatMap(ConfigFile.password(for:)), subscriptions: byBroker)
+        return adapters
+    }
+
+    /// SIGHUP: a valid new config takes over (devices stop, the pipeline and the forwarder take
+    /// the new settings, devices start again); one with errors is reported and the old one stays.
+    private func reload(_ wiring: Wiring, pipeline: PipelineService) async {
+        logger.notice("SIGHUP: reloading \(configPath)")
+        guard let next = await loadConfig() else {
+            logger.error("the new config has errors (above); the running config stays")
+            return
+        }
+        let previous = wiring.current.value
+        if next.gateway.stateDir != previous.gateway.stateDir {
+            logger.warning("'state_dir' changed: the running gateway keeps \(previous.gateway.stateDir) until it is restarted")
+        }
+        if (next.mqtt == nil) != (previous.mqtt == nil) {
+            logger.warning("adding or removing the 'mqtt' section takes effect at the next restart")
+        }
+        await wiring.devices.replace([])
+        await pipeline.reconfigure(next)
+        if let mqtt = next.mqtt, previous.mqtt != nil {
+            wiring.forwarderControl?.force(.reconfigure(ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt),
+                                                                          gatewayID: next.gateway.id, buffer: next.buffer)))
+        }
+        await wiring.devices.replace(connect(next, wiring))
+        wiring.current.value = next
+        logger.notice("reloaded: \(next.devices.count) device(s), \(next.rules.count) rule(s), \(next.thermostats.count) thermostat(s)")
+    }
+
+    /// Reads and validates the config on a thread of ours (file I/O), printing every diagnostic.
+    private func loadConfig() async -> GatewayConfig? {
+        let path = configPath
+        guard let result = try? await OwnedThread.run(name: "config", { ConfigFile.load(path: path) }) else { return nil }
         for diagnostic in result.diagnostics {
             Console.writeError(diagnostic.description + "\n")
         }
         return result.config
     }
 
-    /// One task per device, all children of the returned task.
-    private func startDevices(_ config: GatewayConfig, pipeline: EventPipeline, forwarder: MQTTForwarder?,
-                              inputBrokers: InputBrokers) -> Task<Void, Never> {
-        let adapters = config.devices.compactMap { makeAdapter(for: $0) }
-        let inputs = adapters.compactMap { $0 as? MQTTInputAdapter }
-        forwarder?.setSubscriptions(inputs.filter { $0.broker == nil }.map { ($0.topic, $0.handler) })
-        inputBrokers.subscribe(inputs.filter { $0.broker != nil })
-        let logger = self.logger
-        let inbox = BoundedChannel<AdapterOutput>(capacity: 1024)
-        let pressure = Pressure()
-        return Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await output in inbox {
-                        await pipeline.accept(output)
-                        pressure.set(forwarder?.isDraining == true)
-                    }
-                }
-                for adapter in adapters {
-                    group.addTask {
-                        do {
-                            try await adapter.run(into: ReadingSink(inbox, pressure: pressure))
-                        } catch is CancellationError {
-                        } catch {
-                            logger.error("device '\(adapter.deviceID)' stopped: \(error)")
-                        }
-                    }
-                }
-                await withTaskCancellationHandler {
-                    for _ in adapters { await group.next() }
-                } onCancel: { inbox.close() }
-                await group.next()
-            }
-        }
-    }
-
-    /// `device.reading` is set for every device but simulated ones (ConfigLoader guarantees it).
     /// A device whose adapter cannot be built (an invalid regex) is logged and skipped.
     private func makeAdapter(for device: DeviceConfig) -> (any DeviceAdapter)? {
         do {
@@ -145,7 +171,7 @@ public struct Gateway {
             case .gpio(let settings): return try GPIOAdapter(deviceID: device.id, settings: settings, spec: device.reading!)
             }
         } catch {
-            logger.error("device '\(device.id)': \(error)")
+            logger.error("device '\(device.id)': \(error)", metadata: ["device": "\(device.id)"])
             return nil
         }
     }

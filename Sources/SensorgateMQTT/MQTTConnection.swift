@@ -3,6 +3,11 @@
 // reconnects on its own and never queues more than the caller hands it. Not thread-safe: create,
 // use and destroy it on one thread; its callbacks run on that thread, inside the loop calls.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CMosquitto
 
 public struct MQTTError: Error, CustomStringConvertible, Sendable {
@@ -11,7 +16,19 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-public struct MQTTOptions: Sendable {
+public struct MQTTOptions: Sendable, Equatable {
+    /// Published by the broker if the connection vanishes without a DISCONNECT.
+    public struct Will: Sendable, Equatable {
+        public var topic: String
+        public var payload: String
+        public var retain: Bool
+        public init(topic: String, payload: String, retain: Bool) {
+            self.topic = topic
+            self.payload = payload
+            self.retain = retain
+        }
+    }
+
     public var host: String
     public var port: Int
     public var clientID: String
@@ -24,13 +41,11 @@ public struct MQTTOptions: Sendable {
     public var keyFile: String?
     public var useTLS: Bool
     public var insecure: Bool
-    /// Last will: published by the broker if we vanish.
-    public var will: (topic: String, payload: String, retain: Bool)?
+    public var will: Will?
 
     public init(host: String, port: Int, clientID: String, protocolV5: Bool = true, username: String? = nil,
                 password: String? = nil, keepaliveSeconds: Int = 30, useTLS: Bool = false, caFile: String? = nil,
-                certFile: String? = nil, keyFile: String? = nil, insecure: Bool = false,
-                will: (topic: String, payload: String, retain: Bool)? = nil) {
+                certFile: String? = nil, keyFile: String? = nil, insecure: Bool = false, will: Will? = nil) {
         self.host = host
         self.port = port
         self.clientID = clientID
@@ -47,9 +62,13 @@ public struct MQTTOptions: Sendable {
     }
 }
 
+/// Owns one libmosquitto handle; used on one thread only (`@unchecked Sendable` is not claimed:
+/// it never leaves the thread that made it).
 public final class MQTTConnection {
     public let options: MQTTOptions
     private var handle: OpaquePointer?
+    /// The last error libmosquitto logged (an OpenSSL certificate error, say), for failure lines.
+    public private(set) var lastLoggedError: String?
 
     /// CONNACK: 0 = accepted; otherwise the (v5) reason code or (3.1.1) return code.
     public var onConnect: ((Int32) -> Void)?
@@ -93,6 +112,10 @@ public final class MQTTConnection {
     }
 
     private func installCallbacks(_ mosq: OpaquePointer) {
+        mosquitto_log_callback_set(mosq) { _, obj, level, message in
+            guard level & Int32(MOSQ_LOG_ERR) != 0, let message, let connection = MQTTConnection.from(obj) else { return }
+            connection.lastLoggedError = String(cString: message)
+        }
         if options.protocolV5 {
             mosquitto_connect_v5_callback_set(mosq) { _, obj, rc, _, _ in MQTTConnection.from(obj)?.onConnect?(rc) }
             mosquitto_disconnect_v5_callback_set(mosq) { _, obj, rc, _ in MQTTConnection.from(obj)?.onDisconnect?(rc) }
@@ -145,8 +168,22 @@ public final class MQTTConnection {
         try check(mosquitto_subscribe(mosq, &mid, topic, Int32(qos)), "subscribing to \(topic)")
     }
 
+    public func unsubscribe(_ topic: String) throws(MQTTError) {
+        var mid: Int32 = 0
+        try check(mosquitto_unsubscribe(mosq, &mid, topic), "unsubscribing from \(topic)")
+    }
+
     /// The socket to poll, or -1 when not connected.
     public var socket: Int32 { mosquitto_socket(mosq) }
+
+    /// The pending error of the socket (SO_ERROR): ECONNREFUSED once a non-blocking connect failed.
+    public var socketError: Int32 {
+        let fd = socket
+        guard fd >= 0 else { return 0 }
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0 ? code : errno
+    }
     public var wantsWrite: Bool { mosquitto_want_write(mosq) }
 
     /// Each returns MOSQ_ERR_SUCCESS (0) or an error code; a non-zero code means the connection is gone.
@@ -166,6 +203,7 @@ public final class MQTTConnection {
         case MOSQ_ERR_ERRNO.rawValue: return "\(text) (a system call failed: network unreachable, connection refused or reset)"
         case MOSQ_ERR_EAI.rawValue: return "\(text) (the broker's host name does not resolve)"
         case MOSQ_ERR_PAYLOAD_SIZE.rawValue: return "\(text) (the broker's maximum packet size is smaller)"
+        case MOSQ_ERR_KEEPALIVE.rawValue: return "no answer from the broker within the keepalive (the network or the broker stalled)"
         default: return text
         }
     }

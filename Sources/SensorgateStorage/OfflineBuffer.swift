@@ -9,21 +9,11 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SensorgateCore
 
-public final class OfflineBuffer {
-    public struct Entry: Sendable, Equatable {
-        public var seq: UInt64
-        public var topic: String
-        public var payload: [UInt8]
-
-        public init(seq: UInt64, topic: String, payload: [UInt8]) {
-            self.seq = seq
-            self.topic = topic
-            self.payload = payload
-        }
-
-        var size: Int64 { Int64(payload.count + topic.utf8.count) }
-    }
+/// Owns a SQLite handle; used by one thread at a time (the forwarder's), handed over once.
+public final class OfflineBuffer: @unchecked Sendable {
+    public typealias Entry = OutboundEvent
 
     public struct Stats: Sendable, Equatable {
         public var events: Int
@@ -42,12 +32,10 @@ public final class OfflineBuffer {
         }
     }
 
-    public enum OnFull: Sendable { case dropOldest, dropNewest }
-
     public let path: String
-    public let maxEvents: Int
-    public let maxBytes: Int64
-    public let onFull: OnFull
+    public private(set) var maxEvents: Int
+    public private(set) var maxBytes: Int64
+    public private(set) var onFull: BufferSettings.OnFull
     /// Set when the file at `path` could not be read and was renamed to this path.
     public private(set) var movedAside: String?
 
@@ -61,9 +49,10 @@ public final class OfflineBuffer {
     private let delete: SQLiteStatement
     private let readAfter: SQLiteStatement
     private let saveMeta: SQLiteStatement
+    private let newestQuery: SQLiteStatement
 
-    public init(path: String, maxEvents: Int, maxBytes: Int64, onFull: OnFull,
-                synchronous: SQLiteDatabase.Synchronous) throws(SQLiteError) {
+    public init(path: String, maxEvents: Int, maxBytes: Int64, onFull: BufferSettings.OnFull,
+                synchronous: BufferSettings.Sync) throws(SQLiteError) {
         self.path = path
         self.maxEvents = maxEvents
         self.maxBytes = maxBytes
@@ -89,9 +78,10 @@ public final class OfflineBuffer {
         delete = try database.prepare("DELETE FROM events WHERE seq = ?1 RETURNING length(topic) + length(payload)")
         readAfter = try database.prepare("SELECT seq, topic, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
         saveMeta = try database.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        newestQuery = try database.prepare("SELECT max(seq) FROM events")
     }
 
-    private static func open(path: String, synchronous: SQLiteDatabase.Synchronous) throws(SQLiteError) -> SQLiteDatabase {
+    private static func open(path: String, synchronous: BufferSettings.Sync) throws(SQLiteError) -> SQLiteDatabase {
         let db = try SQLiteDatabase(path: path)
         try db.configure(synchronous: synchronous)
         try db.execute("""
@@ -135,15 +125,26 @@ public final class OfflineBuffer {
         try database.execute("DELETE FROM meta WHERE key = 'next_seq'")
     }
 
-    /// One transaction: deletes acknowledged events, appends new ones (applying the on_full
-    /// policy), records `nextSeq` when given. Returns how many events were dropped to make room.
-    @discardableResult
-    public func commit(appending entries: [Entry], deleting acknowledged: [UInt64] = [], nextSeq: UInt64? = nil) throws(SQLiteError) -> Int {
-        guard !entries.isEmpty || !acknowledged.isEmpty || nextSeq != nil else { return 0 }
-        var newCount = count, newBytes = bytes, newNewest = newestSeq
-        var droppedNow = 0
+    /// `sync` from a reloaded config.
+    public func setSynchronous(_ sync: BufferSettings.Sync) throws(SQLiteError) { try database.setSynchronous(sync) }
+
+    /// New limits after a reload; applied from the next commit on.
+    public func setLimits(maxEvents: Int, maxBytes: Int64, onFull: BufferSettings.OnFull) {
+        self.maxEvents = maxEvents
+        self.maxBytes = maxBytes
+        self.onFull = onFull
+    }
+
+    /// One transaction, as the delivery state machine asks: deletes acknowledged events, appends
+    /// new ones (applying the on_full policy), records `nextSeq` and drops counted in memory.
+    public func commit(_ c: DeliveryStateMachine.Commit) throws(SQLiteError) -> DeliveryStateMachine.CommitResult {
+        var newCount = count, newBytes = bytes
+        var droppedNew: [UInt64] = []
+        var droppedThrough: UInt64? = nil
+        var droppedOld = 0
+        var newest = newestSeq
         try database.transaction { () throws(SQLiteError) in
-            for seq in acknowledged {
+            for seq in c.delete {
                 try delete.bind(1, Int64(seq))
                 if try delete.step() {
                     newCount -= 1
@@ -151,9 +152,9 @@ public final class OfflineBuffer {
                 }
                 delete.reset()
             }
-            for entry in entries {
+            for entry in c.append {
                 if onFull == .dropNewest, newCount + 1 > maxEvents || newBytes + entry.size > maxBytes {
-                    droppedNow += 1
+                    droppedNew.append(entry.seq)
                     continue
                 }
                 try insert.bind(1, Int64(entry.seq))
@@ -163,36 +164,46 @@ public final class OfflineBuffer {
                 if database.changes > 0 {
                     newCount += 1
                     newBytes += entry.size
-                    newNewest = max(newNewest ?? 0, entry.seq)
                 }
             }
             if onFull == .dropOldest, newCount > maxEvents || newBytes > maxBytes {
-                let (n, b) = try dropOldest(excessEvents: newCount - maxEvents, excessBytes: newBytes - maxBytes)
+                let (n, b, through) = try dropOldest(excessEvents: newCount - maxEvents, excessBytes: newBytes - maxBytes)
                 newCount -= n
                 newBytes -= b
-                droppedNow += n
+                droppedOld = n
+                droppedThrough = through
             }
+            let droppedNow = Int64(droppedNew.count + droppedOld + c.droppedInMemory)
             if droppedNow > 0 {
                 try saveMeta.bind(1, "dropped")
-                try saveMeta.bind(2, dropped + Int64(droppedNow))
+                try saveMeta.bind(2, dropped + droppedNow)
                 try saveMeta.run()
             }
-            if let nextSeq {
+            if let nextSeq = c.nextSeq {
                 try saveMeta.bind(1, "next_seq")
                 try saveMeta.bind(2, Int64(nextSeq))
                 try saveMeta.run()
             }
+            newest = newCount == 0 ? nil : try maxSeq()
             // Totals kept beside the rows, so `buffer stats` need not scan a million of them.
-            try saveTotals(count: newCount, bytes: newBytes, newest: newNewest)
+            try saveTotals(count: newCount, bytes: newBytes, newest: newest)
         }
         count = newCount
         bytes = newBytes
-        newestSeq = newCount == 0 ? nil : newNewest
-        dropped += Int64(droppedNow)
-        return droppedNow
+        newestSeq = newest
+        dropped += Int64(droppedNew.count + droppedOld + c.droppedInMemory)
+        return .init(count: newCount, newest: newest, droppedThrough: droppedThrough, droppedNew: droppedNew,
+                     dropped: droppedNew.count + droppedOld)
     }
 
-    private func dropOldest(excessEvents: Int, excessBytes: Int64) throws(SQLiteError) -> (Int, Int64) {
+    private func maxSeq() throws(SQLiteError) -> UInt64? {
+        _ = try newestQuery.step()
+        defer { newestQuery.reset() }
+        return newestQuery.isNull(0) ? nil : UInt64(newestQuery.int64(0))
+    }
+
+    /// Deletes the oldest rows until both limits hold; returns how many, their bytes, the last seq.
+    private func dropOldest(excessEvents: Int, excessBytes: Int64) throws(SQLiteError) -> (Int, Int64, UInt64?) {
         let oldest = try database.prepare("SELECT seq, length(topic) + length(payload) FROM events ORDER BY seq LIMIT 1000")
         var n = 0, b: Int64 = 0, lastSeq: Int64 = -1
         while n < excessEvents || b < excessBytes {
@@ -210,7 +221,7 @@ public final class OfflineBuffer {
             try cut.bind(1, lastSeq)
             try cut.run()
         }
-        return (n, b)
+        return (n, b, lastSeq >= 0 ? UInt64(lastSeq) : nil)
     }
 
     /// Up to `limit` events with seq above `seq`, oldest first.

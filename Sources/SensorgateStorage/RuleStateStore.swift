@@ -2,7 +2,8 @@
 // the engine's JSON and the clocks at the save, so the next start can tell how long the
 // gateway was down (the monotonic clock when it is the same boot, the wall clock otherwise).
 
-public final class RuleStateStore {
+/// Owns prepared statements (sqlite3_stmt); used by one thread at a time (the pipeline's).
+public final class RuleStateStore: @unchecked Sendable {
     public struct Saved: Sendable, Equatable {
         public var json: String
         public var wallMilliseconds: Int64

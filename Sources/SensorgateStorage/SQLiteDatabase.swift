@@ -2,6 +2,7 @@
 // that own theirs, and errors that say which file and what SQLite said.
 
 import CSQLite
+import SensorgateCore
 
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
@@ -16,12 +17,12 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var isCorrupt: Bool { code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB }
 }
 
-/// One connection. Not thread-safe: keep it inside one actor or task.
-public final class SQLiteDatabase {
+/// One connection; owns its sqlite3 handle. Used by one thread at a time (opened on one, then
+/// handed to the thread that owns it), never concurrently.
+public final class SQLiteDatabase: @unchecked Sendable {
     public let path: String
     private var handle: OpaquePointer?
 
-    public enum Synchronous: String, Sendable { case off = "OFF", normal = "NORMAL", full = "FULL" }
 
     public init(path: String) throws(SQLiteError) {
         self.path = path
@@ -68,14 +69,15 @@ public final class SQLiteDatabase {
 
     /// WAL journal (readers never block the writer; a crash loses nothing committed) and the
     /// requested durability: NORMAL survives a process crash, FULL a power cut too.
-    public func configure(synchronous: Synchronous) throws(SQLiteError) {
+    public func configure(synchronous: BufferSettings.Sync) throws(SQLiteError) {
         let mode = try prepare("PRAGMA journal_mode=WAL")
         _ = try mode.step()
-        try execute("PRAGMA synchronous=\(synchronous.rawValue)")
+        try setSynchronous(synchronous)
     }
 
-    public func setSynchronous(_ synchronous: Synchronous) throws(SQLiteError) {
-        try execute("PRAGMA synchronous=\(synchronous.rawValue)")
+    /// `normal`: a crash of the process loses nothing committed; `full`: a power cut neither.
+    public func setSynchronous(_ synchronous: BufferSettings.Sync) throws(SQLiteError) {
+        try execute("PRAGMA synchronous=\(synchronous == .full ? "FULL" : "NORMAL")")
     }
 
     /// Runs `body` in one transaction, rolled back if it throws.

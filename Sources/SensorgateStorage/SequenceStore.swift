@@ -4,10 +4,13 @@
 // in it is handed out. A crash skips at most the rest of a block; a clean close records the
 // exact next number so a clean restart leaves no gap.
 
-public final class SequenceStore {
+import SensorgateCore
+
+/// Owns a prepared statement (sqlite3_stmt); used by one thread at a time (the pipeline's).
+public final class SequenceStore: @unchecked Sendable {
     private let database: SQLiteDatabase
     private let blockSize: UInt64
-    private let normalSync: SQLiteDatabase.Synchronous
+    private let normalSync: BufferSettings.Sync
     private var nextValue: UInt64
     private var reservedUntil: UInt64
     private let save: SQLiteStatement
@@ -16,7 +19,7 @@ public final class SequenceStore {
     /// events themselves; numbers above it were reserved but never published, so they are reused
     /// and the sequence has no gap even after kill -9.
     public init(database: SQLiteDatabase, blockSize: UInt64 = 10_000,
-                synchronous: SQLiteDatabase.Synchronous = .normal, resumeAt: UInt64? = nil) throws(SQLiteError) {
+                synchronous: BufferSettings.Sync = .normal, resumeAt: UInt64? = nil) throws(SQLiteError) {
         self.database = database
         self.blockSize = max(1, blockSize)
         self.normalSync = synchronous

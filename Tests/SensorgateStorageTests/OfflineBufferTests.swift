@@ -1,6 +1,15 @@
 import Foundation
 import Testing
+import SensorgateCore
 @testable import SensorgateStorage
+
+extension OfflineBuffer {
+    /// One commit as the forwarder makes it; returns how many events were dropped.
+    @discardableResult
+    func commit(appending entries: [Entry], deleting acknowledged: [UInt64] = [], nextSeq: UInt64? = nil) throws -> Int {
+        try commit(.init(append: entries, delete: acknowledged, nextSeq: nextSeq)).dropped
+    }
+}
 
 /// The offline buffer on real SQLite files.
 @Suite struct OfflineBufferTests {
@@ -8,7 +17,7 @@ import Testing
     init() throws { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
     var path: String { dir.appendingPathComponent("buffer.db").path }
 
-    func open(maxEvents: Int = 1000, maxBytes: Int64 = 1 << 30, onFull: OfflineBuffer.OnFull = .dropOldest) throws -> OfflineBuffer {
+    func open(maxEvents: Int = 1000, maxBytes: Int64 = 1 << 30, onFull: BufferSettings.OnFull = .dropOldest) throws -> OfflineBuffer {
         try OfflineBuffer(path: path, maxEvents: maxEvents, maxBytes: maxBytes, onFull: onFull, synchronous: .normal)
     }
 
@@ -108,5 +117,23 @@ import Testing
         #expect(try buffer.stats().json == #"{"events": 0, "bytes": 0, "oldest_seq": null, "newest_seq": null, "dropped": 0, "dead_letter": 0}"#)
         try buffer.commit(appending: entries(5...6))
         #expect(try buffer.stats().json == #"{"events": 2, "bytes": 26, "oldest_seq": 5, "newest_seq": 6, "dropped": 0, "dead_letter": 0}"#)
+    }
+
+    /// What the delivery state machine learns from a commit: the totals after it, and exactly
+    /// which events the on_full policy took.
+    @Test func aCommitReportsTotalsAndWhatItDropped() throws {
+        let oldest = try open(maxEvents: 10)
+        let first = try oldest.commit(.init(append: entries(1...8), delete: []))
+        #expect(first == .init(count: 8, newest: 8))
+        let second = try oldest.commit(.init(append: entries(9...14), delete: [8]))
+        #expect(second == .init(count: 10, newest: 14, droppedThrough: 3, dropped: 3))  // 13 rows: 1-3 go
+        let deleted = try oldest.commit(.init(append: [], delete: Array(4...14)))
+        #expect(deleted == .init(count: 0, newest: nil))
+
+        try FileManager.default.removeItem(atPath: path)
+        let newest = try open(maxEvents: 3, onFull: .dropNewest)
+        let full = try newest.commit(.init(append: entries(1...5), delete: [], droppedInMemory: 2))
+        #expect(full == .init(count: 3, newest: 3, droppedNew: [4, 5], dropped: 2))
+        #expect(try newest.stats().dropped == 4)  // the two dropped in memory are counted durably too
     }
 }

@@ -163,7 +163,7 @@ public enum GPIOChip {
 }
 
 /// An output line for a thermostat's `gpio` actuator, held for the life of the gateway.
-public final class GPIOOutputLine: @unchecked Sendable {
+public final class GPIOOutputLine {
     private let fd: Int32
     public let chip: String
     public let line: Int

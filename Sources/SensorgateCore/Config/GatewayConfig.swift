@@ -255,7 +255,7 @@ public struct ThermostatConfig: Sendable {
     }
 }
 
-public enum ActuatorConfig: Sendable {
+public enum ActuatorConfig: Sendable, Equatable {
     case mqtt(topic: String, payloadOn: String, payloadOff: String)
     case gpio(chip: String, line: Int, activeLow: Bool)
 }

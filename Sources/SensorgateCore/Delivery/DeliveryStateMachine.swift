@@ -183,8 +183,9 @@ public struct DeliveryStateMachine: Sendable {
     /// Every in-flight seq in publish order, for the stall check (entries may be stale).
     private var sentOrder = Ring<UInt64>()
     private var refusals: [UInt64: Int] = [:]
-    /// Refused too often: to be moved to the dead-letter table, with the broker's last reason.
-    private var deadLetters: [(OutboundEvent, Int32)] = []
+    /// Refused too often: to be moved to the dead-letter table, with the broker's last reason and
+    /// whether the event has a row (or a pending write) to move.
+    private var deadLetters: [(event: OutboundEvent, reason: Int32, saved: Bool)] = []
 
     /// `storedCount`/`storedNewest`: what SQLite holds at start.
     public init(settings: Settings, storedCount: Int, storedNewest: UInt64?) {
@@ -310,7 +311,7 @@ public struct DeliveryStateMachine: Sendable {
         let tries = (refusals[seq] ?? 0) + 1
         if tries >= settings.refusalLimit {
             refusals[seq] = nil
-            deadLetters.append((f.event, reason))
+            deadLetters.append((f.event, reason, f.saved))
             return
         }
         refusals[seq] = tries
@@ -406,10 +407,10 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// The dead-letter move is done (or failed: then it is retried like a refusal).
-    public mutating func deadLettered(seq: UInt64, saved: Bool, ok: Bool, at now: Int64) {
+    public mutating func deadLettered(seq: UInt64, ok: Bool, at now: Int64) {
         clock = now
-        guard let i = deadLetters.firstIndex(where: { $0.0.seq == seq }) else { return }
-        let (event, _) = deadLetters.remove(at: i)
+        guard let i = deadLetters.firstIndex(where: { $0.event.seq == seq }) else { return }
+        let (event, _, saved) = deadLetters.remove(at: i)
         if ok {
             counters.deadLettered += 1
             if let p = pendingIndex(seq), !pending[p].settled { settle(p) }
@@ -435,7 +436,7 @@ public struct DeliveryStateMachine: Sendable {
     public mutating func nextAction(at now: Int64) -> Action {
         clock = now
         if finished { return .idle(until: nil) }
-        if let (event, reason) = deadLetters.first { return .deadLetter(event, reason: reason) }
+        if let first = deadLetters.first { return .deadLetter(first.event, reason: first.reason) }
         if settings.mode == .offline, connected, stopDeadline == nil { saveWhatWaitsTooLong(at: now) }
         if let stopping = stopDeadline, let action = stopAction(at: now, deadline: stopping) { return action }
         if let commit = commitIfDue(at: now) { return .commit(commit) }

@@ -108,6 +108,23 @@ public struct RuleEngine: Sendable {
         return out
     }
 
+    /// After a reload: a thermostat named in `unchanged` (same actuator as before) keeps its
+    /// output without a new command, so a reload neither toggles nor re-sends anything; new
+    /// thermostats, and ones whose actuator moved, announce their state so the actuator follows.
+    /// Then every rule is evaluated.
+    public mutating func resume(at now: RuleInstant, unchanged: Set<String>) -> [RuleOutput] {
+        var out: [RuleOutput] = []
+        for i in thermostats.indices {
+            if unchanged.contains(thermostats[i].config.name) {
+                thermostats[i].update(at: now, into: &out)
+            } else {
+                out += thermostats[i].start(at: now)
+            }
+        }
+        out += tick(at: now)
+        return out
+    }
+
     /// A reading or motion from a device. Events of other types, and from devices the config
     /// does not name, change nothing.
     public mutating func handle(_ event: Event, at now: RuleInstant) -> [RuleOutput] {

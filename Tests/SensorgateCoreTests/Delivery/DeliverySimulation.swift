@@ -132,13 +132,12 @@ struct DeliverySimulation {
         case .read(let after, let limit):
             machine.rowsRead(storage.read(after: after, limit: limit), limit: limit)
         case .deadLetter(let e, let reason):
-            let saved = storage.rows[e.seq] != nil
             if storage.diskFull {
-                machine.deadLettered(seq: e.seq, saved: saved, ok: false, at: now)
+                machine.deadLettered(seq: e.seq, ok: false, at: now)
             } else {
                 storage.rows[e.seq] = nil
                 storage.deadLetter[e.seq] = reason
-                machine.deadLettered(seq: e.seq, saved: saved, ok: true, at: now)
+                machine.deadLettered(seq: e.seq, ok: true, at: now)
             }
         case .disconnect:
             drop()

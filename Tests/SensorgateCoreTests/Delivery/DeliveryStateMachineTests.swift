@@ -92,7 +92,7 @@ import SensorgateCore
         #expect(m.nextAction(at: 2) == .publish([Self.e(1)]))
         m.acknowledged(seq: 1, reason: 0x87, at: 3)
         #expect(m.nextAction(at: 3) == .deadLetter(Self.e(1), reason: 0x87))
-        m.deadLettered(seq: 1, saved: false, ok: true, at: 3)
+        m.deadLettered(seq: 1, ok: true, at: 3)
         #expect(m.counters.deadLettered == 1)
         #expect(m.nextAction(at: 3) == .idle(until: nil))  // nothing left to write: it never reached the disk
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import SensorgateCore
+import SensorgateRuntime
 @testable import SensorgateGateway
 
 /// The gpio actuator path above the OutputLine seam (this kernel has no GPIO to drive).
@@ -41,7 +42,7 @@ import SensorgateCore
 
     @Test func opensTheLineOnceAndFollowsTheCommands() {
         let lines = RecordingLines()
-        let actuators = Actuators(forwarder: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
+        let actuators = Actuators(commands: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
         actuators.drive(thermostat: thermostat(), on: false)
         actuators.drive(thermostat: thermostat(), on: true)
         actuators.drive(thermostat: thermostat(), on: false)
@@ -51,7 +52,7 @@ import SensorgateCore
 
     @Test func aLineThatCannotBeOpenedIsRetriedOnTheNextCommand() {
         let lines = RecordingLines(failures: 1)
-        let actuators = Actuators(forwarder: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
+        let actuators = Actuators(commands: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
         actuators.drive(thermostat: thermostat(), on: true)
         #expect(lines.values.isEmpty)
         actuators.drive(thermostat: thermostat(), on: true)
@@ -61,9 +62,22 @@ import SensorgateCore
 
     @Test func aReloadThatMovesTheActuatorOpensTheNewLine() {
         let lines = RecordingLines()
-        let actuators = Actuators(forwarder: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
+        let actuators = Actuators(commands: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
         actuators.drive(thermostat: thermostat(line: 27), on: true)
         actuators.drive(thermostat: thermostat(line: 22), on: true)
         #expect(lines.opened.map { $0.split(separator: ":")[1] } == ["27", "22"])
+    }
+
+    @Test func anMQTTActuatorIsAKeyedCommandToTheForwarder() {
+        let commands = BoundedChannel<ForwarderCommand>(capacity: 10)
+        let actuators = Actuators(commands: commands, logger: Logger(label: "test"), openLine: { _, _, _, _ in throw GPIOFailure() })
+        var boiler = thermostat()
+        boiler.actuator = .mqtt(topic: "home/boiler/set", payloadOn: "ON", payloadOff: "OFF")
+        actuators.drive(thermostat: boiler, on: true)
+        actuators.publish(topic: "home/alert", payload: "hot", retain: true, qos: 0)
+        #expect(commands.take() == [
+            ForwarderCommand(topic: "home/boiler/set", payload: Array("ON".utf8), retain: false, qos: 1, key: "thermostat/boiler"),
+            ForwarderCommand(topic: "home/alert", payload: Array("hot".utf8), retain: true, qos: 0),
+        ])
     }
 }

@@ -1,0 +1,287 @@
+// Where adapter output becomes events, on the pipeline's own thread: each reading gets its seq
+// (from SQLite), a UUIDv7 id and a time, is printed, evaluated by the rules and handed to the
+// forwarder; each failure is counted by device and reason and logged once per outage (then at
+// powers of ten). A rule's outputs get their seqs right after their cause. Rule timers fire at
+// their deadlines from the same loop, so rules, sequence and rule state have one owner and no
+// lock. The loop takes readings only while the forwarder's inbox has room: a slow broker or disk
+// slows the devices (their sends suspend), never this thread's timers.
+
+import Logging
+import SensorgateAdapters
+import SensorgateCore
+import SensorgateRuntime
+import SensorgateStorage
+
+/// Messages to the pipeline's thread.
+public enum PipelineControl: Sendable {
+    /// A reloaded config; `done` resumes once it is in force.
+    case reconfigure(GatewayConfig, done: CheckedContinuation<Void, Never>)
+    /// Take what is left in the inbox, switch thermostat outputs off, save, end the loop.
+    case stop
+}
+
+/// Failures by device and reason, for logs and, later, /metrics.
+public struct FailureCounts: Sendable, Equatable {
+    public private(set) var byDevice: [String: [FailureReason: Int]] = [:]
+
+    public mutating func add(device: String, reason: FailureReason) -> Int {
+        let count = (byDevice[device]?[reason] ?? 0) + 1
+        byDevice[device, default: [:]][reason] = count
+        return count
+    }
+
+    public var total: Int { byDevice.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
+}
+
+/// What the pipeline did, read by the gateway once the pipeline has stopped.
+public struct PipelineSummary: Sendable {
+    public var emitted = 0
+    public var nextSeq: UInt64 = 1
+    public var failures = FailureCounts()
+}
+
+/// Confined to the pipeline thread: made there, used there, never shared.
+final class EventPipeline {
+    private let source: String
+    private let state: StateDirectory
+    /// The forwarder's inbox; nil without a broker (events are only printed).
+    private let outbox: BoundedChannel<OutboundEvent>?
+    private let logger: Logger
+    private var topicPrefix: String
+    private let gatewayID: String
+    private var locations: [String: String]
+    /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
+    private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
+    private var clockSynced = true
+    private var clockCheckedAt: Int64? = nil
+    private(set) var summary = PipelineSummary()
+    private var rules: RuleEngine
+    private let actuators: Actuators
+    private let bootID = WallClock.bootID()
+    private var lastSave: Int64 = 0
+    private var stateErrorLogged = false
+    private let console: Bool
+    /// Devices with failures since their last reading: the next reading says they are back.
+    private var failingSince: [String: Int] = [:]
+
+    init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
+         console: Bool, logger: Logger) {
+        self.source = config.gateway.eventSource
+        self.state = state
+        self.outbox = outbox
+        self.actuators = actuators
+        self.console = console
+        self.logger = logger
+        self.topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
+        self.gatewayID = config.gateway.id
+        self.locations = Self.locations(of: config)
+        self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
+    }
+
+    // MARK: The loop
+
+    /// Runs until `.stop`: readings while the forwarder has room, control messages, rule timers.
+    func run(inbox: BoundedChannel<AdapterOutput>, control: BoundedChannel<PipelineControl>) {
+        let room = Wakeup()
+        startRules()
+        while true {
+            control.readable.reset()
+            for message in control.take() {
+                switch message {
+                case .reconfigure(let config, let done):
+                    reconfigure(config)
+                    done.resume()
+                case .stop:
+                    inbox.readable.reset()
+                    for output in inbox.take() { accept(output) }
+                    stopRules()
+                    close()
+                    return
+                }
+            }
+            var busy = false
+            let hasRoom = outbox?.watchRoom(room) ?? true
+            if hasRoom {
+                inbox.readable.reset()
+                let batch = inbox.take(max: 256)
+                for output in batch { accept(output) }
+                busy = !inbox.isEmpty
+            }
+            let wait = tickRules()
+            if busy { continue }
+            _ = Wakeup.poll(hasRoom ? [inbox.readable.fd, control.readable.fd] : [room.fd, control.readable.fd], timeout: wait)
+            room.reset()
+        }
+    }
+
+    // MARK: Rules
+
+    /// Restores the rule state saved by the previous run, then lets the thermostats announce
+    /// their state (which drives the actuators) and acts on conditions already true.
+    private func startRules() {
+        let now = WallClock.ruleInstant()
+        do {
+            if let saved = try state.ruleState.load() {
+                let elapsed = saved.elapsed(nowWall: now.wall.millisecondsSinceEpoch, nowBoot: now.monotonic, bootID: bootID)
+                for problem in rules.restoreState(json: saved.json, at: now, elapsed: elapsed) { logger.warning("\(problem)") }
+                let raised = rules.raisedAlerts.count
+                logger.info("rule state restored (saved \(DurationText.format(.seconds(elapsed / 1000))) ago\(raised > 0 ? "; \(raised) alert(s) still raised" : ""))")
+            }
+        } catch {
+            logger.error("cannot read the saved rule state in \(state.database.path): \(error); rules start fresh")
+        }
+        apply(rules.start(at: now), at: now)
+        saveRuleState(at: now)
+    }
+
+    /// Fires due timers; returns how long until the next one may fire (at most a second, so
+    /// time windows follow the wall clock closely).
+    private func tickRules() -> Duration {
+        guard rules.hasState else { return .seconds(1) }
+        let now = WallClock.ruleInstant()
+        apply(rules.tick(at: now), at: now)
+        if now.monotonic - lastSave >= 1000 { saveRuleState(at: now) }
+        let next = rules.nextDeadline(after: now).map { $0 - now.monotonic } ?? 1000
+        return .milliseconds(max(1, min(1000, next)))
+    }
+
+    /// Fail-safe at a clean stop: every thermostat output goes off (nobody will watch it), and
+    /// the state is saved so the next start resumes timers and min_off accounting.
+    private func stopRules() {
+        let now = WallClock.ruleInstant()
+        apply(rules.shutDown(at: now), at: now)
+        saveRuleState(at: now)
+    }
+
+    private func apply(_ outputs: [RuleOutput], at now: RuleInstant) {
+        guard !outputs.isEmpty else { return }
+        for output in outputs {
+            switch output {
+            case .event(let subject, let data):
+                emit(subject: subject, data: data, time: now.wall, evaluate: false)
+                if case .thermostatCommand(let command) = data, let thermostat = rules.thermostat(named: command.thermostat) {
+                    actuators.drive(thermostat: thermostat, on: command.outputOn)
+                }
+            case .publish(let topic, let payload, let retain, let qos):
+                logger.info("rule publish: \(payload.count > 60 ? String(payload.prefix(60)) + "…" : payload) to \(topic)", metadata: ["topic": "\(topic)"])
+                actuators.publish(topic: topic, payload: payload, retain: retain, qos: qos)
+            }
+        }
+        // Transitions are rare and matter: save at once, so a crash right after an alert does not raise it again.
+        saveRuleState(at: now)
+    }
+
+    private func saveRuleState(at now: RuleInstant) {
+        guard rules.hasState else { return }
+        lastSave = now.monotonic
+        do {
+            try state.ruleState.save(.init(json: rules.stateJSON(at: now), wallMilliseconds: now.wall.millisecondsSinceEpoch,
+                                           bootMilliseconds: now.monotonic, bootID: bootID))
+            stateErrorLogged = false
+        } catch {
+            if !stateErrorLogged { logger.error("cannot save the rule state in \(state.database.path): \(error)") }
+            stateErrorLogged = true
+        }
+    }
+
+    private static func locations(of config: GatewayConfig) -> [String: String] {
+        var result: [String: String] = [:]
+        for device in config.devices { if let location = device.location { result[device.id] = location } }
+        return result
+    }
+
+    /// After a reload: devices and their locations may have changed; the sequence goes on.
+    /// Rules that still exist keep their timers and raised alerts; a thermostat whose actuator
+    /// did not change keeps its output without a new command.
+    private func reconfigure(_ config: GatewayConfig) {
+        locations = Self.locations(of: config)
+        topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
+        let now = WallClock.ruleInstant()
+        let state = rules.stateJSON(at: now)
+        var previous: [String: ActuatorConfig] = [:]
+        for th in rules.thermostats { previous[th.config.name] = th.config.actuator }
+        var next = RuleEngine(config: config, start: now)
+        for problem in next.restoreState(json: state, at: now, elapsed: 0) { logger.warning("\(problem)") }
+        let unchanged = Set(config.thermostats.filter { previous[$0.name] == $0.actuator }.map(\.name))
+        rules = next
+        apply(rules.resume(at: now, unchanged: unchanged), at: now)
+        saveRuleState(at: now)
+    }
+
+    // MARK: Events
+
+    func accept(_ output: AdapterOutput) {
+        switch output {
+        case .reading(let reading):
+            let data: EventData
+            switch reading.value {
+            case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
+            case .motion: data = .motion(location: locations[reading.deviceID])
+            }
+            if let failures = failingSince.removeValue(forKey: reading.deviceID) {
+                logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)", metadata: ["device": "\(reading.deviceID)"])
+            }
+            emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true)
+        case .failure(let device, let reason, let detail):
+            countFailure(device: device, reason: reason, detail: detail)
+        }
+    }
+
+    /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
+    /// dead sensor does not flood the log.
+    private func countFailure(device: String, reason: FailureReason, detail: String) {
+        let count = summary.failures.add(device: device, reason: reason)
+        let inOutage = failingSince[device, default: 0]
+        failingSince[device] = inOutage + 1
+        if inOutage == 0 || isPowerOfTen(count) {
+            logger.warning("\(device): \(reason.rawValue): \(detail)\(count > 1 ? " (\(count) so far)" : "")",
+                           metadata: ["device": "\(device)", "reason": "\(reason.rawValue)"])
+        }
+    }
+
+    /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
+    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) {
+        let now = WallClock.now()
+        let seq: UInt64
+        do {
+            seq = try state.sequence.next()
+        } catch {
+            countFailure(device: subject, reason: .sequenceError,
+                         detail: "cannot reserve an event sequence number in \(state.database.path): \(error); event not emitted")
+            return
+        }
+        if clockCheckedAt.map({ now.millisecondsSinceEpoch - $0 >= 10_000 || now.millisecondsSinceEpoch < $0 }) ?? true {
+            let synced = WallClock.isSynchronized()
+            if synced != clockSynced || clockCheckedAt == nil {
+                if !synced {
+                    logger.warning("the host clock is not synchronized (no NTP or RTC yet?): events carry \"clocksynced\": false")
+                } else if clockCheckedAt != nil {
+                    logger.notice("the host clock is synchronized now")
+                }
+            }
+            clockSynced = synced
+            clockCheckedAt = now.millisecondsSinceEpoch
+        }
+        let event = Event(id: EventID(milliseconds: now.millisecondsSinceEpoch, using: &random), source: source,
+                          subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
+        summary.emitted += 1
+        if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
+        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
+        if evaluate, rules.hasState {
+            let instant = WallClock.ruleInstant(wall: now)
+            apply(rules.handle(event, at: instant), at: instant)
+        }
+    }
+
+    /// Records the exact next seq so a clean restart leaves no gap.
+    private func close() {
+        do { try state.sequence.close() } catch { logger.error("cannot save the event sequence: \(error)") }
+        summary.nextSeq = state.sequence.peek
+    }
+}
+
+func isPowerOfTen(_ n: Int) -> Bool {
+    var v = n
+    while v >= 10, v % 10 == 0 { v /= 10 }
+    return v == 1
+}

@@ -1,0 +1,34 @@
+// The forwarder as a service: its own thread (MQTT session, delivery state machine, offline
+// buffer). Started first and stopped last, so everything the pipeline emitted while stopping
+// is still published or saved.
+
+import Logging
+import SensorgateAdapters
+import SensorgateCore
+import SensorgateRuntime
+import SensorgateStorage
+import ServiceLifecycle
+
+public struct ForwarderService: Service {
+    let settings: ForwarderSettings
+    let buffer: OfflineBuffer
+    let inbox: BoundedChannel<OutboundEvent>
+    let commands: BoundedChannel<ForwarderCommand>
+    let control: BoundedChannel<ForwarderControl>
+    let status: ForwarderStatus
+    let pressure: Pressure
+    let logger: Logger
+
+    public func run() async throws {
+        let (settings, buffer, inbox, commands, control, status, pressure, logger) =
+            (self.settings, self.buffer, self.inbox, self.commands, self.control, self.status, self.pressure, self.logger)
+        try await withGracefulShutdownHandler {
+            try await OwnedThread.run(name: "forwarder") {
+                MQTTForwarder(settings: settings, buffer: buffer, inbox: inbox, commands: commands, control: control,
+                              status: status, pressure: pressure, logger: logger).run()
+            }
+        } onGracefulShutdown: {
+            control.force(.stop)
+        }
+    }
+}

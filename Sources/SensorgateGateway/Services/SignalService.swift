@@ -1,0 +1,28 @@
+// SIGTERM and SIGINT end the gateway (this service returns, and the group shuts the others down
+// gracefully, in reverse start order); SIGHUP reloads the config. Signals arrive through
+// swift-service-lifecycle's UnixSignalsSequence, never in a signal handler.
+
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+struct SignalService: Service {
+    let reload: @Sendable () async -> Void
+    let logger: Logger
+
+    func run() async {
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+        for await signal in signals.cancelOnGracefulShutdown() {
+            switch signal {
+            case .sighup:
+                await reload()
+            case .sigint:
+                logger.notice("SIGINT: stopping")
+                return
+            default:
+                logger.notice("SIGTERM: stopping")
+                return
+            }
+        }
+    }
+}

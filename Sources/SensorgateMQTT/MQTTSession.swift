@@ -1,0 +1,302 @@
+// One broker connection over time: connecting when the ReconnectPolicy says, polling the socket
+// beside its owner's wake-ups, running libmosquitto's read/write/misc, (re)subscribing, handing
+// received messages to their handlers, and saying once, in words, why an attempt failed
+// (refused, timed out, TLS handshake, certificate, authentication). Both the event forwarder
+// and the input-only brokers are one of these and a loop of their own:
+//
+//     while running { doWork(); for event in session.poll(wakeFDs: [...], until: deadline) { ... } }
+//
+// Lives on its owner's thread: libmosquitto never starts a thread and never reconnects by itself
+// (a fresh handle per attempt), and never holds more than the owner hands it.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMosquitto
+import Logging
+import SensorgateCore
+
+public final class MQTTSession {
+    public enum Event: Sendable, Equatable {
+        case connected
+        /// The connection ended or an attempt failed; the reason is already logged.
+        case lost(reason: String)
+        /// PUBACK for a QoS 1 publish (or the send of a QoS 0 one); `reason` >= 0x80 is a refusal.
+        case acknowledged(mid: Int32, reason: Int32)
+    }
+
+    public struct Subscription: Sendable {
+        public var filter: String
+        public var deliver: @Sendable (String, [UInt8]) -> Void
+        public init(filter: String, deliver: @escaping @Sendable (String, [UInt8]) -> Void) {
+            self.filter = filter
+            self.deliver = deliver
+        }
+    }
+
+    public private(set) var options: MQTTOptions
+    public var broker: String { "\(options.host):\(options.port)" }
+    public private(set) var isConnected = false
+    public private(set) var connects = 0
+    /// Connection attempts made so far (the first one tells whether the broker is there).
+    public private(set) var attempts = 0
+    private var connection: MQTTConnection?
+    private var policy = ReconnectPolicy()
+    private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
+    private let logger: Logger
+    private var subscriptions: [Subscription] = []
+    private var subscribed: Set<String> = []
+    private var attemptStarted: Int64? = nil
+    private var events: [Event] = []
+    private var closing = false
+    /// Set by libmosquitto's callbacks, acted on once its loop call has returned (the handle
+    /// must not be destroyed inside its own callback).
+    private var failure: String? = nil
+    /// The failure last logged and how often it happened since, so a long outage logs its cause
+    /// once and then at powers of ten.
+    private var lastFailure: String? = nil
+    private var failureRepeats = 0
+    private var downSince: Int64? = nil
+    /// How long an attempt may wait for the TCP connect, TLS handshake and CONNACK.
+    public var connectTimeout: Int64 = 10_000
+
+    public init(options: MQTTOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Owner's controls
+
+    /// Replaces the subscriptions; subscribes what is new and unsubscribes what went, at once
+    /// when connected, else on the next connection.
+    public func setSubscriptions(_ list: [Subscription]) {
+        subscriptions = list
+        guard isConnected, let connection else { return }
+        let wanted = Set(list.map(\.filter))
+        for filter in subscribed.subtracting(wanted) { try? connection.unsubscribe(filter) }
+        subscribed.formIntersection(wanted)
+        subscribeAll()
+    }
+
+    /// New settings (a reload): the connection is dropped and made again with them at once.
+    public func reconfigure(_ new: MQTTOptions) {
+        guard new != options else { return }
+        options = new
+        if connection != nil { drop(reason: "reconnecting with the new settings", logAs: .notice) }
+        policy.retryNow(at: Self.now())
+    }
+
+    /// Publishes one message; returns its mid. A failure ends the connection (`lost` follows).
+    public func publish(topic: String, payload: [UInt8], qos: Int, retain: Bool) -> Int32? {
+        guard isConnected, let connection else { return nil }
+        do {
+            return try connection.publish(topic: topic, payload: payload, qos: qos, retain: retain)
+        } catch {
+            drop(reason: "publish to \(topic) failed: \(error)", logAs: .warning)
+            return nil
+        }
+    }
+
+    /// Ends the connection now (a stalled link), with `reason` logged once.
+    public func drop(reason: String, logAs level: Logger.Level = .warning) {
+        guard connection != nil else { return }
+        teardown(reason: reason, level: level)
+    }
+
+    /// A clean goodbye: `final` (the retained status, say) is published, written out, then DISCONNECT.
+    public func close(final: (topic: String, payload: String)? = nil) {
+        closing = true
+        guard let connection else { return }
+        self.connection = nil  // its callbacks now change nothing
+        if isConnected, let final {
+            _ = try? connection.publish(topic: final.topic, payload: Array(final.payload.utf8), qos: 1, retain: true)
+            for _ in 0..<20 where connection.wantsWrite {
+                _ = connection.loopWrite()
+                _ = SocketWait.writable(connection.socket, milliseconds: 5)
+            }
+        }
+        connection.disconnect()
+        _ = connection.loopWrite()
+        isConnected = false
+    }
+
+    // MARK: The loop
+
+    /// One turn: starts a connection attempt when one is due, waits until a wake-up fd is
+    /// readable, the socket has something, or `deadline` (ms, monotonic) passes, and runs
+    /// libmosquitto. Received messages go to their handlers; returns what else happened.
+    public func poll(wakeFDs: [Int32], until deadline: Int64?) -> [Event] {
+        var now = Self.now()
+        if connection == nil, !closing, now >= policy.nextAttempt { startAttempt(at: now) }
+        var wait = deadline.map { $0 - now } ?? 1_000
+        wait = min(wait, 1_000)  // keepalive PINGs and timeouts are checked at least each second
+        if connection == nil, !closing { wait = min(wait, max(0, policy.nextAttempt - now)) }
+        if let started = attemptStarted { wait = min(wait, max(0, started + connectTimeout - now)) }
+
+        var fds = wakeFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let socket = connection?.socket ?? -1
+        if let connection, socket >= 0 {
+            // Before CONNACK, also wait for writability: that is when a non-blocking connect
+            // completes or fails (ECONNREFUSED), TLS included.
+            let write = connection.wantsWrite || !isConnected
+            fds.append(pollfd(fd: socket, events: Int16(POLLIN) | (write ? Int16(POLLOUT) : 0), revents: 0))
+        }
+        var n: Int32
+        repeat { n = Glibc.poll(&fds, nfds_t(fds.count), Int32(clamping: max(0, wait))) } while n < 0 && errno == EINTR
+        now = Self.now()
+
+        if let connection, socket >= 0, let revents = fds.last?.revents, fds.count > wakeFDs.count {
+            let code = !isConnected && revents & Int16(POLLERR | POLLHUP | POLLOUT) != 0 ? connection.socketError : 0
+            if code != 0 {
+                failure = String(cString: strerror(code)) + (code == ECONNREFUSED ? " (is the broker running on that port?)" : "")
+            } else {
+                var rc: Int32 = 0
+                if revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 { rc = connection.loopRead() }
+                if rc == 0, failure == nil, connection.wantsWrite || revents & Int16(POLLOUT) != 0 { rc = connection.loopWrite() }
+                if rc == 0, failure == nil { rc = connection.loopMisc() }
+                if rc != 0, failure == nil { failure = describe(rc, connection) }
+            }
+        } else if connection != nil, socket < 0, !isConnected, failure == nil {
+            failure = "the connection could not be set up"
+        }
+        if let started = attemptStarted, !isConnected, connection != nil, failure == nil, now - started >= connectTimeout {
+            failure = "no answer within \(DurationText.format(.milliseconds(connectTimeout))) (a firewall, or the wrong port?)"
+        }
+        if let reason = failure {
+            failure = nil
+            fail(reason)
+        }
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    private func startAttempt(at now: Int64) {
+        attemptStarted = now
+        attempts += 1
+        if downSince == nil { downSince = now }
+        do {
+            let connection = try MQTTConnection(options: options)
+            connection.onConnect = { [unowned self] rc in connectionAnswered(rc) }
+            connection.onDisconnect = { [unowned self, unowned connection] rc in
+                guard self.connection === connection, failure == nil else { return }
+                failure = rc == 0 ? "the broker closed the connection" : describe(rc, connection)
+            }
+            connection.onPublish = { [unowned self] mid, reason in
+                policy.acknowledged()
+                events.append(.acknowledged(mid: mid, reason: reason))
+            }
+            connection.onMessage = { [unowned self] topic, payload in received(topic: topic, payload: payload) }
+            self.connection = connection
+            try connection.connect()
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    private func connectionAnswered(_ rc: Int32) {
+        guard let connection, failure == nil else { return }
+        guard rc == 0 else {
+            failure = "the broker refused the connection: \(connection.describeConnack(rc))"
+            return
+        }
+        isConnected = true
+        connects += 1
+        attemptStarted = nil
+        let now = Self.now()
+        policy.connected(at: now)
+        let after = policy.failures > 0 ? " after \(policy.failures) failed attempt(s)" : ""
+        let down = downSince.map { now - $0 >= 1_000 ? ", down \(DurationText.format(.milliseconds((now - $0) / 1000 * 1000)))" : "" } ?? ""
+        logger.notice("connected to \(broker)\(after)\(down)", metadata: ["broker": "\(broker)"])
+        lastFailure = nil
+        failureRepeats = 0
+        downSince = nil
+        subscribed.removeAll()
+        subscribeAll()
+        events.append(.connected)
+    }
+
+    private func subscribeAll() {
+        guard let connection else { return }
+        for subscription in subscriptions where !subscribed.contains(subscription.filter) {
+            do {
+                try connection.subscribe(subscription.filter, qos: 1)
+                subscribed.insert(subscription.filter)
+            } catch {
+                logger.error("cannot subscribe to \(subscription.filter) on \(broker): \(error)", metadata: ["topic": "\(subscription.filter)"])
+            }
+        }
+    }
+
+    private func received(topic: String, payload: [UInt8]) {
+        for subscription in subscriptions where MQTTConnection.topic(topic, matches: subscription.filter) {
+            subscription.deliver(topic, payload)
+        }
+    }
+
+    /// The attempt or the connection ended: log why (once per cause, then at powers of ten),
+    /// drop the handle, schedule the next attempt.
+    private func fail(_ reason: String) {
+        teardown(reason: reason, level: .warning)
+    }
+
+    private func teardown(reason: String, level: Logger.Level) {
+        let wasConnected = isConnected
+        let now = Self.now()
+        connection = nil
+        isConnected = false
+        attemptStarted = nil
+        subscribed.removeAll()
+        let delay = policy.ended(at: now, using: &random)
+        let line = wasConnected ? "lost the broker \(broker): \(reason)" : "cannot connect to \(broker): \(reason)"
+        if wasConnected || line != lastFailure {
+            lastFailure = wasConnected ? nil : line
+            failureRepeats = 1
+            logger.log(level: level, "\(line); retrying in \(DurationText.format(delay))", metadata: ["broker": "\(broker)"])
+        } else {
+            failureRepeats += 1
+            if isPowerOfTen(failureRepeats) {
+                logger.log(level: level, "\(line) (\(failureRepeats) attempts so far); retrying in \(DurationText.format(delay))",
+                           metadata: ["broker": "\(broker)"])
+            } else {
+                logger.debug("\(line); retrying in \(DurationText.format(delay))")
+            }
+        }
+        if wasConnected { downSince = now }
+        if !closing { events.append(.lost(reason: reason)) }
+    }
+
+    /// A libmosquitto error in words, with what its own log said (OpenSSL's certificate errors).
+    private func describe(_ rc: Int32, _ connection: MQTTConnection) -> String {
+        var text = MQTTConnection.describe(rc)
+        if rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_ERRNO.rawValue || rc == MOSQ_ERR_PROTOCOL.rawValue,
+           let detail = connection.lastLoggedError {
+            text += ": " + detail
+        } else if rc == MOSQ_ERR_ERRNO.rawValue {
+            text += ": " + String(cString: strerror(errno))
+        }
+        return text
+    }
+}
+
+func isPowerOfTen(_ n: Int) -> Bool {
+    var v = n
+    while v >= 10, v % 10 == 0 { v /= 10 }
+    return v == 1
+}
+
+enum SocketWait {
+    /// Waits up to `milliseconds` for `fd` to be writable (flushing a goodbye on close).
+    static func writable(_ fd: Int32, milliseconds: Int32) -> Bool {
+        guard fd >= 0 else { return false }
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        return Glibc.poll(&entry, 1, milliseconds) > 0
+    }
+}
