@@ -20,9 +20,14 @@ public struct ConsoleLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "\(WallClock.localTimeOfDay(WallClock.now())) \(event.level) \(event.message)"
+        let message = "\(event.message)"
+        var line = "\(WallClock.localTimeOfDay(WallClock.now())) \(event.level) \(message)"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        for key in all.keys.sorted() { line += " \(key)=\(all[key]!)" }
+        // Metadata the sentence already says (the device, the broker) is not repeated on a terminal.
+        for key in all.keys.sorted() {
+            let value = "\(all[key]!)"
+            if !message.contains(value) { line += " \(key)=\(value)" }
+        }
         Console.writeError(line + "\n")
     }
 }

@@ -157,6 +157,11 @@ public final class MQTTSession {
             let code = !isConnected && revents & Int16(POLLERR | POLLHUP | POLLOUT) != 0 ? connection.socketError : 0
             if code != 0 {
                 failure = String(cString: strerror(code)) + (code == ECONNREFUSED ? " (is the broker running on that port?)" : "")
+            } else if !isConnected, revents & Int16(POLLHUP) != 0 {
+                // Closed before CONNACK with the error already taken by libmosquitto (a TLS
+                // connect to a closed port): without this the socket would poll as ready forever.
+                failure = connection.lastLoggedError.map { "the connection closed before the broker answered: \($0)" }
+                    ?? "the connection was refused or closed before the broker answered (is it running on that port\(options.useTLS ? ", and does it speak TLS" : "")?)"
             } else {
                 var rc: Int32 = 0
                 if revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 { rc = connection.loopRead() }

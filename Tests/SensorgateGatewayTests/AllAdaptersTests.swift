@@ -9,7 +9,7 @@ import SensorgateCore
 @Suite(.serialized) struct AllAdaptersTests {
     static let sys = TestPaths.packageRoot.appendingPathComponent("Tests/SensorgateAdaptersTests/Fixtures/sys").path
 
-    @Test func everyAdapterDeliversToTheBroker() throws {
+    @Test func everyAdapterDeliversToTheBroker() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
@@ -19,7 +19,7 @@ import SensorgateCore
         let socat = try spawnWithDefaultSignals("/usr/bin/socat", ["pty,raw,echo=0,link=\(port)", "pty,raw,echo=0,link=\(other)"],
                                                 output: dir.url.appendingPathComponent("socat.log").path)
         defer { kill(socat, SIGKILL); var s: Int32 = 0; waitpid(socat, &s, 0) }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: other) { Thread.sleep(forTimeInterval: 0.02) }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: other) { await pause(0.02) }
 
         // Two PIR triggers, the first with contact bounce, at known kernel times.
         let t0: UInt64 = 1_795_694_400_000_000_000  // 2026-11-26T12:00:00Z in ns
@@ -47,8 +47,8 @@ import SensorgateCore
               - { id: sim, adapter: simulated, kind: temperature, interval: 200ms }
             """)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(subscriber.waitFor { $0.lines.contains { $0.hasPrefix("sensorgate/hw/TemperatureReading/cpu ") } })
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(await subscriber.waitFor { $0.lines.contains { $0.hasPrefix("sensorgate/hw/TemperatureReading/cpu ") } })
+        await pause(0.5)
         let fd = open(other, O_WRONLY | O_NOCTTY)
         _ = "T=21.5\r\n".withCString { write(fd, $0, strlen($0)) }
         close(fd)
@@ -62,7 +62,7 @@ import SensorgateCore
             subscriber.events.first { $0.topic == "sensorgate/hw/TemperatureReading/\(device)" }
                 .flatMap { ($0.json["data"] as? [String: Any])?["celsius"] as? Double }
         }
-        #expect(subscriber.waitFor { s in ["cpu", "w1-good", "tmp117", "arduino", "garage", "sim"].allSatisfy { d in
+        #expect(await subscriber.waitFor { s in ["cpu", "w1-good", "tmp117", "arduino", "garage", "sim"].allSatisfy { d in
             s.events.contains { $0.topic == "sensorgate/hw/TemperatureReading/\(d)" } } })
         #expect(celsius("cpu") == 48.312)
         #expect(celsius("w1-good") == 21.875)
@@ -71,9 +71,9 @@ import SensorgateCore
         #expect(celsius("garage") == 4.5)
         let motion = subscriber.events.filter { $0.topic == "sensorgate/hw/MotionDetected/hall" }.compactMap { $0.json["time"] as? String }
         #expect(motion == ["2026-11-26T12:00:00.000Z", "2026-11-26T12:00:05.000Z"])  // bounce swallowed, kernel times kept
-        #expect(gateway.waitFor { $0.contains("w1-bad: crcFailed") && $0.contains("w1-gone: missing") })
+        #expect(await gateway.waitFor { $0.contains("w1-bad: crcFailed") && $0.contains("w1-gone: missing") })
         #expect(!subscriber.lines.contains { $0.contains("/w1-bad ") || $0.contains("/w1-gone ") })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
     }
 }

@@ -11,9 +11,9 @@ final class Broker {
     /// `acl`: the text of an ACL file for anonymous clients (mosquitto's `acl_file`).
     /// `tls`: serve TLS only, with the certificates `TestCertificates` made.
     /// `users`: name → password; anonymous clients are then refused.
-    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:]) throws {
+    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:], port: Int? = nil) throws {
         dir = try TemporaryDirectory()
-        port = try Broker.freePort()
+        self.port = try port ?? Broker.freePort()
         var extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
         if !users.isEmpty {
             let file = try dir.write("passwd", "")
@@ -29,7 +29,7 @@ final class Broker {
         }
         if let tls { extra += "\ncafile \(tls.caFile)\ncertfile \(tls.serverCert)\nkeyfile \(tls.serverKey)" }
         _ = try dir.write("mosquitto.conf", """
-            listener \(port) 127.0.0.1
+            listener \(self.port) 127.0.0.1
             allow_anonymous \(users.isEmpty)
             persistence true
             persistence_location \(dir.url.path)/
@@ -127,11 +127,11 @@ final class Subscriber {
 
     var seqs: [UInt64] { events.map(\.seq) }
 
-    func waitFor(timeout: TimeInterval = 30, _ predicate: (Subscriber) -> Bool) -> Bool {
+    func waitFor(timeout: TimeInterval = 30, _ predicate: (Subscriber) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if predicate(self) { return true }
-            Thread.sleep(forTimeInterval: 0.05)
+            try? await Task.sleep(for: .milliseconds(50))
         }
         return predicate(self)
     }

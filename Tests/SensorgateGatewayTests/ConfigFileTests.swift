@@ -21,12 +21,12 @@ import SensorgateCore
         }
     }
 
-    @Test func everyErrorClassHasAFixture() {
+    @Test func everyErrorClassHasAFixture() async {
         #expect(Self.brokenConfigs.count >= 12)
     }
 
     @Test(arguments: brokenConfigs)
-    func brokenConfigReportsExactlyTheExpectedErrors(_ name: String) throws {
+    func brokenConfigReportsExactlyTheExpectedErrors(_ name: String) async throws {
         let path = TestPaths.fixtures.appendingPathComponent("configs/\(name)").path
         let expected = try String(contentsOfFile: path.replacingOccurrences(of: ".yaml", with: ".expected"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
@@ -35,7 +35,7 @@ import SensorgateCore
         #expect(ConfigFile.load(path: path, environment: [:]).config == nil)
     }
 
-    @Test func validConfigWithEverySectionLoads() throws {
+    @Test func validConfigWithEverySectionLoads() async throws {
         let path = TestPaths.fixtures.appendingPathComponent("configs/valid-everything.yaml").path
         let result = ConfigFile.load(path: path, environment: [:])
         #expect(result.diagnostics.isEmpty)
@@ -63,7 +63,7 @@ import SensorgateCore
         }
     }
 
-    @Test func environmentVariablesAreSubstituted() throws {
+    @Test func environmentVariablesAreSubstituted() async throws {
         let path = TestPaths.fixtures.appendingPathComponent("configs/unset-environment-variable.yaml").path
         let diagnostics = Self.diagnostics(for: path, environment: [
             "SENSORGATE_TEST_UNSET_HOST": "broker", "SENSORGATE_TEST_UNSET_PASSWORD": "pw"])
@@ -71,14 +71,14 @@ import SensorgateCore
     }
 
     @Test(arguments: ["demo.yaml", "example.yaml"])
-    func shippedConfigsAreValid(_ name: String) throws {
+    func shippedConfigsAreValid(_ name: String) async throws {
         let path = TestPaths.packageRoot.appendingPathComponent("Config/\(name)").path
         let result = ConfigFile.load(path: path, environment: [:])
         #expect(result.diagnostics.filter { $0.severity == .error }.map(\.description) == [])
         #expect(result.config != nil)
     }
 
-    @Test func everyShippedProfileLoadsWithoutWarnings() throws {
+    @Test func everyShippedProfileLoadsWithoutWarnings() async throws {
         let devices = TestPaths.packageRoot.appendingPathComponent("Devices")
         let profiles = try FileManager.default.contentsOfDirectory(atPath: devices.path).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(profiles.count >= 10)
@@ -104,7 +104,7 @@ import SensorgateCore
         #expect(result.config?.devices.count == profiles.count)
     }
 
-    @Test func passwordFileMustBePrivate() throws {
+    @Test func passwordFileMustBePrivate() async throws {
         let dir = try TemporaryDirectory()
         let secret = try dir.write("mqtt-password", "s3cret\n")
         let config = try dir.write("c.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: mqtt-password\n")
@@ -118,7 +118,7 @@ import SensorgateCore
         #expect(ConfigFile.password(for: mqtt) == "s3cret")
     }
 
-    @Test func anMQTTDeviceNeedsAnMQTTSection() throws {
+    @Test func anMQTTDeviceNeedsAnMQTTSection() async throws {
         let dir = try TemporaryDirectory()
         let config = try dir.write("c.yaml", """
             gateway: { id: t, profiles_dir: \(TestPaths.packageRoot.path)/Devices }
@@ -130,7 +130,7 @@ import SensorgateCore
             "\(config.path):3:11: error: device 'garage' reads an MQTT topic, but there is no 'mqtt' section to connect with"])
     }
 
-    @Test func missingConfigFileIsOneClearError() {
+    @Test func missingConfigFileIsOneClearError() async {
         let result = ConfigFile.load(path: "/nonexistent/sensorgate.yaml", environment: [:])
         #expect(result.diagnostics.map(\.description) == ["/nonexistent/sensorgate.yaml:1:1: error: cannot read the config file"])
     }

@@ -7,14 +7,14 @@ import SensorgateCore
 @Suite struct DiscoverTests {
     static let sys = TestPaths.packageRoot.appendingPathComponent("Tests/SensorgateAdaptersTests/Fixtures/sys").path
 
-    @Test func findsEverySensorKindWithTheRightProfile() throws {
-        let (status, output) = try runSensorgate(["discover", "--sysfs-root", Self.sys])
+    @Test func findsEverySensorKindWithTheRightProfile() async throws {
+        let (status, output) = try await runSensorgate(["discover", "--sysfs-root", Self.sys])
         #expect(status == 0)
         let expected = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("discover/pi-fixture.expected"), encoding: .utf8)
         #expect(output.replacingOccurrences(of: Self.sys, with: "$SYS") == expected)
     }
 
-    @Test func theBlockIsAValidConfigOnceLinesAreChosen() throws {
+    @Test func theBlockIsAValidConfigOnceLinesAreChosen() async throws {
         let dir = try TemporaryDirectory()
         defer { withExtendedLifetime(dir) {} }
         let block = Discovery.render(Discovery.scan(sys: Self.sys))
@@ -28,7 +28,7 @@ import SensorgateCore
                                                      "serial-ttyacm0", "serial-ttyusb0"])
     }
 
-    @Test func anEmptyTreeSaysSo() throws {
+    @Test func anEmptyTreeSaysSo() async throws {
         let dir = try TemporaryDirectory()
         defer { withExtendedLifetime(dir) {} }
         #expect(Discovery.render(Discovery.scan(sys: dir.url.path)) == "# no sensors, GPIO chips or serial ports found\ndevices: []\n")

@@ -17,13 +17,13 @@ import Testing
             """)
     }
 
-    @Test func runPrintsEventsAndStopsCleanlyOnSIGTERM() throws {
+    @Test func runPrintsEventsAndStopsCleanlyOnSIGTERM() async throws {
         let dir = try TemporaryDirectory()
         let config = try Self.config(in: dir)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(gateway.waitFor { $0.contains("MotionDetected") && $0.components(separatedBy: "TemperatureReading").count > 10 })
+        #expect(await gateway.waitFor { $0.contains("MotionDetected") && $0.components(separatedBy: "TemperatureReading").count > 10 })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         let output = gateway.output
         #expect(output.contains("living       TemperatureReading 2"))
         #expect(output.contains("°C  living room  #"))
@@ -36,70 +36,70 @@ import Testing
         #expect(seqs == Array(1...UInt64(seqs.count)))
     }
 
-    @Test func seqContinuesAcrossCleanRestartsAndNeverRepeatsAfterSIGKILL() throws {
+    @Test func seqContinuesAcrossCleanRestartsAndNeverRepeatsAfterSIGKILL() async throws {
         let dir = try TemporaryDirectory()
         let config = try Self.config(in: dir)
 
         let first = try GatewayProcess(["run", "--config", config.path])
-        #expect(first.waitFor { _ in first.seqs.count >= 5 })
+        #expect(await first.waitFor { _ in first.seqs.count >= 5 })
         first.signal(SIGINT)
-        #expect(first.waitForExit() == 0)
+        #expect(await first.waitForExit() == 0)
         let lastClean = try #require(first.seqs.last)
 
         let second = try GatewayProcess(["run", "--config", config.path])
-        #expect(second.waitFor { _ in second.seqs.count >= 5 })
+        #expect(await second.waitFor { _ in second.seqs.count >= 5 })
         #expect(second.seqs.first == lastClean + 1)  // clean stop: no gap
         second.signal(SIGKILL)
-        _ = second.waitForExit()
+        _ = await second.waitForExit()
         let lastKilled = try #require(second.seqs.last)
 
         let third = try GatewayProcess(["run", "--config", config.path])
-        #expect(third.waitFor { _ in !third.seqs.isEmpty })
+        #expect(await third.waitFor { _ in !third.seqs.isEmpty })
         third.signal(SIGTERM)
-        #expect(third.waitForExit() == 0)
+        #expect(await third.waitForExit() == 0)
         let resumed = try #require(third.seqs.first)
         #expect(resumed > lastKilled)  // after kill -9: a jump forward, never a repeat
     }
 
-    @Test func runRefusesAnInvalidConfigWithLocatedErrors() throws {
+    @Test func runRefusesAnInvalidConfigWithLocatedErrors() async throws {
         let dir = try TemporaryDirectory()
         let config = try dir.write("bad.yaml", "gateway:\n  id: g\ndevices:\n  - { id: a, adapter: simulated, kind: temprature }\n")
-        let (status, output) = try runSensorgate(["run", "--config", config.path])
+        let (status, output) = try await runSensorgate(["run", "--config", config.path])
         #expect(status == 1)
         #expect(output.contains("bad.yaml:4:40: error: 'kind' must be temperature or motion, got \"temprature\""))
     }
 
-    @Test func checkExitsOneWithEveryErrorAndZeroWithASummary() throws {
+    @Test func checkExitsOneWithEveryErrorAndZeroWithASummary() async throws {
         let broken = TestPaths.fixtures.appendingPathComponent("configs/wrong-types.yaml").path
-        let (badStatus, badOutput) = try runSensorgate(["check", "--config", broken])
+        let (badStatus, badOutput) = try await runSensorgate(["check", "--config", broken])
         #expect(badStatus == 1)
         #expect(badOutput.components(separatedBy: ": error: ").count - 1 == 10)
         #expect(badOutput.contains("wrong-types.yaml: 10 errors"))
 
         let demo = TestPaths.packageRoot.appendingPathComponent("Config/demo.yaml").path
-        let (status, output) = try runSensorgate(["check", "--config", demo])
+        let (status, output) = try await runSensorgate(["check", "--config", demo])
         #expect(status == 0)
         #expect(output.contains("OK: gateway 'demo', 3 devices"))
     }
 
-    @Test func sighupReloadsAValidConfigAndKeepsTheOldOneOnErrors() throws {
+    @Test func sighupReloadsAValidConfigAndKeepsTheOldOneOnErrors() async throws {
         let dir = try TemporaryDirectory()
         let config = try Self.config(in: dir, devices: "  - { id: before, adapter: simulated, kind: temperature, interval: 20ms }")
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(gateway.waitFor { $0.contains("before ") })
+        #expect(await gateway.waitFor { $0.contains("before ") })
 
         try "gateway: { id: test-gw, state_dir: ./state }\ndevices: [ { id: x, adapter: nope } ]\n".write(to: config, atomically: true, encoding: .utf8)
         gateway.signal(SIGHUP)
-        #expect(gateway.waitFor { $0.contains("the running config stays") })
+        #expect(await gateway.waitFor { $0.contains("the running config stays") })
         #expect(gateway.output.contains("gateway.yaml:2:30: error: 'adapter' must be one of"))
         let mark = gateway.output.count
-        #expect(gateway.waitFor { String($0.dropFirst(mark)).contains("before ") })  // still running the old devices
+        #expect(await gateway.waitFor { String($0.dropFirst(mark)).contains("before ") })  // still running the old devices
 
         _ = try Self.config(in: dir, devices: "  - { id: after, adapter: simulated, kind: temperature, interval: 20ms }")
         gateway.signal(SIGHUP)
-        #expect(gateway.waitFor { $0.contains("after ") })
+        #expect(await gateway.waitFor { $0.contains("after ") })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         let seqs = gateway.seqs
         #expect(seqs == Array(1...UInt64(seqs.count)))  // one sequence across the reload
     }

@@ -19,17 +19,17 @@ import Testing
         return seqs.filter { seen.insert($0).inserted }
     }
 
-    @Test func eventsArriveWithSpecTopicsAndPayloadsInSeqOrder() throws {
+    @Test func eventsArriveWithSpecTopicsAndPayloadsInSeqOrder() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
         let dir = try TemporaryDirectory()
         let gateway = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port).path])
-        #expect(subscriber.waitFor { $0.seqs.count >= 30 })
+        #expect(await subscriber.waitFor { $0.seqs.count >= 30 })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         let printed = gateway.seqs
-        #expect(subscriber.waitFor(timeout: 10) { Set($0.seqs) == Set(printed) })
+        #expect(await subscriber.waitFor(timeout: 10) { Set($0.seqs) == Set(printed) })
         let events = subscriber.events
         #expect(events.map(\.seq) == Array(1...UInt64(events.count)))
         let first = try #require(events.first)
@@ -41,34 +41,34 @@ import Testing
         #expect(subscriber.lines.contains("sensorgate/test-gw/status offline"))
     }
 
-    @Test func brokerOutageLosesNothingAndDrainsInOrder() throws {
+    @Test func brokerOutageLosesNothingAndDrainsInOrder() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: broker.port)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(subscriber.waitFor { $0.seqs.count >= 20 })
+        #expect(await subscriber.waitFor { $0.seqs.count >= 20 })
         broker.stop()
         let beforeOutage = gateway.seqs.last ?? 0
-        #expect(gateway.waitFor { _ in (gateway.seqs.last ?? 0) > beforeOutage + 100 })  // events keep coming
+        #expect(await gateway.waitFor { _ in (gateway.seqs.last ?? 0) > beforeOutage + 100 })  // events keep coming
         try broker.start()
-        #expect(gateway.waitFor { $0.contains("sending") && $0.contains("buffered event(s) first") })
+        #expect(await gateway.waitFor { $0.contains("sending") && $0.contains("buffered event(s) first") })
         let target = (gateway.seqs.last ?? 0) + 20
-        #expect(subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
+        #expect(await subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         let printed = gateway.seqs
-        #expect(subscriber.waitFor(timeout: 10) { Set($0.seqs).isSuperset(of: printed) })
+        #expect(await subscriber.waitFor(timeout: 10) { Set($0.seqs).isSuperset(of: printed) })
         let arrivals = Self.firstArrivals(subscriber.seqs)
         #expect(arrivals == arrivals.sorted())  // buffered ones first, then newer
         #expect(Set(arrivals) == Set(1...UInt64(printed.count)))
-        let (status, stats) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        let (status, stats) = try await runSensorgate(["buffer", "stats", "--config", config.path])
         #expect(status == 0)
         #expect(stats.contains("\"events\": 0"))
     }
 
-    @Test func eventsBufferedBeforeAKill9AreDeliveredAfterRestart() throws {
+    @Test func eventsBufferedBeforeAKill9AreDeliveredAfterRestart() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
@@ -76,23 +76,23 @@ import Testing
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: broker.port)
         let first = try GatewayProcess(["run", "--config", config.path])
-        #expect(first.waitFor { _ in first.seqs.count >= 100 })
+        #expect(await first.waitFor { _ in first.seqs.count >= 100 })
         first.signal(SIGKILL)
-        _ = first.waitForExit()
-        let (_, statsText) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        _ = await first.waitForExit()
+        let (_, statsText) = try await runSensorgate(["buffer", "stats", "--config", config.path])
         let stats = try JSONSerialization.jsonObject(with: Data(statsText.split(separator: "\n").last!.utf8)) as! [String: Any]
         let oldest = (stats["oldest_seq"] as! NSNumber).uint64Value, newest = (stats["newest_seq"] as! NSNumber).uint64Value
         #expect(oldest == 1)
         #expect(newest >= 90)  // at most the last group commit is lost to kill -9
         try broker.start()
         let second = try GatewayProcess(["run", "--config", config.path])
-        #expect(subscriber.waitFor { Set($0.seqs).isSuperset(of: oldest...newest) })
+        #expect(await subscriber.waitFor { Set($0.seqs).isSuperset(of: oldest...newest) })
         second.signal(SIGTERM)
-        #expect(second.waitForExit() == 0)
+        #expect(await second.waitForExit() == 0)
         #expect(Self.firstArrivals(subscriber.seqs).prefix(Int(newest)) == ArraySlice(1...newest))
     }
 
-    @Test func modeAlwaysLeavesNoGapAcrossRepeatedKill9() throws {
+    @Test func modeAlwaysLeavesNoGapAcrossRepeatedKill9() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
@@ -101,32 +101,32 @@ import Testing
         for round in 0..<4 {
             let gateway = try GatewayProcess(["run", "--config", config.path])
             let target = (subscriber.seqs.max() ?? 0) + 30
-            #expect(subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
-            Thread.sleep(forTimeInterval: Double(round) * 0.037)
+            #expect(await subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
+            await pause(Double(round) * 0.037)
             gateway.signal(SIGKILL)
-            _ = gateway.waitForExit()
+            _ = await gateway.waitForExit()
         }
         let last = try GatewayProcess(["run", "--config", config.path])
         let target = (subscriber.seqs.max() ?? 0) + 10
-        #expect(subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
+        #expect(await subscriber.waitFor { ($0.seqs.max() ?? 0) >= target })
         last.signal(SIGTERM)
-        #expect(last.waitForExit() == 0)
+        #expect(await last.waitForExit() == 0)
         let received = Set(subscriber.seqs)
         let maxSeq = received.max() ?? 0
         #expect(received == Set(1...maxSeq))  // every seq from 1 up, no gap (duplicates allowed)
     }
 
     @Test(arguments: [("drop_oldest", true), ("drop_newest", false)])
-    func fullBufferFollowsOnFullAndCountsDrops(policy: String, keepsNewest: Bool) throws {
+    func fullBufferFollowsOnFullAndCountsDrops(policy: String, keepsNewest: Bool) async throws {
         let port = try Broker.freePort()  // nothing listens: the broker is unreachable throughout
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: port, buffer: "buffer: { max_events: 50, on_full: \(policy) }", interval: "5ms")
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(gateway.waitFor { _ in gateway.seqs.count >= 200 })
+        #expect(await gateway.waitFor { _ in gateway.seqs.count >= 200 })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         let emitted = UInt64(gateway.seqs.count)
-        let (_, statsText) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        let (_, statsText) = try await runSensorgate(["buffer", "stats", "--config", config.path])
         let stats = try JSONSerialization.jsonObject(with: Data(statsText.split(separator: "\n").last!.utf8)) as! [String: Any]
         #expect((stats["events"] as! NSNumber).intValue == 50)
         #expect((stats["dropped"] as! NSNumber).uint64Value == emitted - 50)
@@ -150,7 +150,7 @@ import Testing
         p.waitUntilExit()
     }
 
-    @Test func inputDeviceTurnsPayloadsIntoEventsAndCountsRejects() throws {
+    @Test func inputDeviceTurnsPayloadsIntoEventsAndCountsRejects() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
@@ -163,18 +163,18 @@ import Testing
               - { id: hall, profile: zigbee2mqtt-occupancy, topic: zigbee2mqtt/hall }
             """)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(gateway.waitFor { $0.contains("connected to") })
-        Thread.sleep(forTimeInterval: 0.2)
+        #expect(await gateway.waitFor { $0.contains("connected to") })
+        await pause(0.2)
         try publish(broker.port, "zigbee2mqtt/garage", #"{"battery":100,"humidity":56.07,"linkquality":65,"temperature":21.86,"voltage":3005}"#)
         try publish(broker.port, "zigbee2mqtt/garage", "OFFLINE")
         try publish(broker.port, "zigbee2mqtt/garage", #"{"temperature":21.5,"padding":"\#(String(repeating: "x", count: 300))"}"#)
         try publish(broker.port, "zigbee2mqtt/garage", #"{"temperature":140}"#)
         try publish(broker.port, "zigbee2mqtt/hall", #"{"occupancy":false}"#)
         try publish(broker.port, "zigbee2mqtt/hall", #"{"occupancy":true}"#)
-        #expect(subscriber.waitFor { $0.events.count >= 2 })
-        #expect(gateway.waitFor { $0.contains("outOfRange") })
+        #expect(await subscriber.waitFor { $0.events.count >= 2 })
+        #expect(await gateway.waitFor { $0.contains("outOfRange") })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         let events = subscriber.events
         #expect(events.map(\.topic) == ["sensorgate/test-gw/TemperatureReading/garage", "sensorgate/test-gw/MotionDetected/hall"])
         #expect((events.first?.json["data"] as? [String: Any])?["celsius"] as? Double == 21.86)
@@ -185,7 +185,7 @@ import Testing
         #expect(output.contains("3 failed read(s)"))
     }
 
-    @Test func anEventTheBrokerRefusesIsDeadLetteredAndDoesNotBlockTheRest() throws {
+    @Test func anEventTheBrokerRefusesIsDeadLetteredAndDoesNotBlockTheRest() async throws {
         let broker = try Broker(acl: """
             topic write sensorgate/test-gw/TemperatureReading/good
             topic write sensorgate/test-gw/status
@@ -202,19 +202,19 @@ import Testing
               - { id: poison, adapter: simulated, kind: temperature, interval: 200ms }
             """)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(gateway.waitFor { $0.contains("moved to the dead-letter table") })
-        #expect(subscriber.waitFor { $0.events.count >= 30 })
+        #expect(await gateway.waitFor { $0.contains("moved to the dead-letter table") })
+        #expect(await subscriber.waitFor { $0.events.count >= 30 })
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         #expect(gateway.output.contains("reason 0x87"))
         #expect(subscriber.events.allSatisfy { $0.topic.hasSuffix("/good") })
-        let (_, stats) = try runSensorgate(["buffer", "stats", "--config", config.path])
+        let (_, stats) = try await runSensorgate(["buffer", "stats", "--config", config.path])
         #expect(!stats.contains("\"dead_letter\": 0"))
     }
 }
 
 extension MQTTInputAndRefusalTests {
-    @Test func duplicateClientIDsBackOffInsteadOfFighting() throws {
+    @Test func duplicateClientIDsBackOffInsteadOfFighting() async throws {
         let broker = try Broker()
         defer { withExtendedLifetime(broker) {} }
         let gateways = try (0..<2).map { i -> (GatewayProcess, TemporaryDirectory) in
@@ -227,10 +227,10 @@ extension MQTTInputAndRefusalTests {
                 """)
             return (try GatewayProcess(["run", "--config", config.path]), dir)
         }
-        Thread.sleep(forTimeInterval: 6)
+        await pause(6)
         for (gateway, _) in gateways {
             gateway.signal(SIGTERM)
-            #expect(gateway.waitForExit() == 0)
+            #expect(await gateway.waitForExit() == 0)
             let connects = gateway.output.components(separatedBy: "notice connected to").count - 1
             // Kicked each time the twin connects; with jittered exponential backoff (0.5 s, 1 s, 2 s, …)
             // that is a handful of connections in 6 s, not hundreds.
@@ -240,7 +240,7 @@ extension MQTTInputAndRefusalTests {
 }
 
 extension MQTTInputAndRefusalTests {
-    @Test func tlsWithTheRightCAConnectsAndAWrongCAIsAClearError() throws {
+    @Test func tlsWithTheRightCAConnectsAndAWrongCAIsAClearError() async throws {
         let certificates = try TestCertificates()
         let otherCA = try TestCertificates()
         let broker = try Broker(tls: certificates)
@@ -258,22 +258,54 @@ extension MQTTInputAndRefusalTests {
             return try GatewayProcess(["run", "--config", config.path])
         }
         let good = try run(ca: certificates.caFile)
-        #expect(good.waitFor { $0.contains("forwarder stopped") || $0.contains("notice connected to 127.0.0.1") })
+        #expect(await good.waitFor { $0.contains("forwarder stopped") || $0.contains("notice connected to 127.0.0.1") })
         good.signal(SIGTERM)
-        #expect(good.waitForExit() == 0)
+        #expect(await good.waitForExit() == 0)
         #expect(good.output.contains("acknowledged, 0 left in the buffer"))
 
         let bad = try run(ca: otherCA.caFile)
-        #expect(bad.waitFor(timeout: 10) { $0.contains("cannot connect to") || $0.contains("cannot reach the broker") })
+        #expect(await bad.waitFor(timeout: 10) { $0.contains("cannot connect to") || $0.contains("cannot reach the broker") })
         bad.signal(SIGTERM)
-        #expect(bad.waitForExit() == 0)
+        #expect(await bad.waitForExit() == 0)
         #expect(!bad.output.contains("notice connected to"))
         #expect(bad.output.contains("check ca_file"))
     }
 }
 
 extension MQTTInputAndRefusalTests {
-    @Test func mqtt311WithUsernameAndPasswordFromAFile() throws {
+    /// mqtts:// with no broker says so at once (it used to be silent for 30 s, then "Unknown
+    /// error."), and a broker that appears is connected within one backoff step.
+    @Test func tlsWithoutABrokerFailsAtOnceAndConnectsWhenItAppears() async throws {
+        let certificates = try TestCertificates()
+        let port = try Broker.freePort()
+        let dir = try TemporaryDirectory()
+        defer { withExtendedLifetime((certificates, dir)) {} }
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: tls-late, state_dir: ./state }
+            mqtt:
+              url: "mqtts://127.0.0.1:\(port)"
+              tls: { ca_file: \(certificates.caFile) }
+            devices:
+              - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
+            """)
+        let started = Date()
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(await gateway.waitFor(timeout: 10) { $0.contains("cannot connect to 127.0.0.1:\(port)") })
+        #expect(Date().timeIntervalSince(started) < 5, "the first failure took \(Date().timeIntervalSince(started)) s to be reported")
+        #expect(!gateway.output.contains("Unknown error"))
+        await pause(2)
+        let brokerUp = Date()
+        let broker = try Broker(tls: certificates, port: port)
+        defer { withExtendedLifetime(broker) {} }
+        #expect(await gateway.waitFor(timeout: 20) { $0.contains("notice connected to 127.0.0.1:\(port)") })
+        // The attempts before were 0.5, 1, 2 s apart: the next one (at most 4 s) must succeed.
+        #expect(Date().timeIntervalSince(brokerUp) < 6, "connected \(Date().timeIntervalSince(brokerUp)) s after the broker came up")
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0)
+        #expect(gateway.output.contains("0 left in the buffer"))
+    }
+
+    @Test func mqtt311WithUsernameAndPasswordFromAFile() async throws {
         let broker = try Broker(users: ["gateway": "s3cret-pw"])
         let dir = try TemporaryDirectory()
         defer { withExtendedLifetime((broker, dir)) {} }
@@ -292,17 +324,17 @@ extension MQTTInputAndRefusalTests {
                 """)
         }
         let good = try GatewayProcess(["run", "--config", try config("password_file: mqtt-password").path])
-        #expect(good.waitFor { $0.contains("notice connected to 127.0.0.1") })
-        #expect(good.waitFor { $0.contains("#3") })
+        #expect(await good.waitFor { $0.contains("notice connected to 127.0.0.1") })
+        #expect(await good.waitFor { $0.contains("#3") })
         good.signal(SIGTERM)
-        #expect(good.waitForExit() == 0)
+        #expect(await good.waitForExit() == 0)
         #expect(good.output.contains("0 left in the buffer"))
 
         let bad = try GatewayProcess(["run", "--config", try config("password: wrong").path])
-        #expect(bad.waitFor(timeout: 10) { $0.contains("the broker refused the connection") })
-        #expect(bad.waitFor { _ in bad.seqs.count >= 2 })
+        #expect(await bad.waitFor(timeout: 10) { $0.contains("the broker refused the connection") })
+        #expect(await bad.waitFor { _ in bad.seqs.count >= 2 })
         bad.signal(SIGTERM)
-        #expect(bad.waitForExit() == 0)
+        #expect(await bad.waitForExit() == 0)
         #expect(bad.output.contains("not authorised") || bad.output.contains("not authorized"))
         #expect(bad.output.contains("left in the buffer"))
         #expect(!bad.output.contains("0 left in the buffer"))  // events kept for later
@@ -310,7 +342,7 @@ extension MQTTInputAndRefusalTests {
 }
 
 extension MQTTInputAndRefusalTests {
-    @Test func anInputDeviceOnAnotherBroker() throws {
+    @Test func anInputDeviceOnAnotherBroker() async throws {
         let events = try Broker()
         let zigbee = try Broker()
         let subscriber = try Subscriber(port: events.port)
@@ -323,14 +355,14 @@ extension MQTTInputAndRefusalTests {
               - { id: garage, profile: zigbee2mqtt-temperature, topic: zigbee2mqtt/garage, broker: "mqtt://127.0.0.1:\(zigbee.port)" }
             """)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        #expect(gateway.waitFor { $0.components(separatedBy: "notice connected to").count == 3 })
-        Thread.sleep(forTimeInterval: 0.2)
+        #expect(await gateway.waitFor { $0.components(separatedBy: "notice connected to").count == 3 })
+        await pause(0.2)
         try publish(zigbee.port, "zigbee2mqtt/garage", #"{"temperature":4.5}"#)
         try publish(events.port, "zigbee2mqtt/garage", #"{"temperature":99.5}"#)  // the wrong broker: ignored
-        #expect(subscriber.waitFor { !$0.events.isEmpty })
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(await subscriber.waitFor { !$0.events.isEmpty })
+        await pause(0.3)
         gateway.signal(SIGTERM)
-        #expect(gateway.waitForExit() == 0)
+        #expect(await gateway.waitForExit() == 0)
         #expect(subscriber.events.map(\.topic) == ["sensorgate/test-gw/TemperatureReading/garage"])
         #expect((subscriber.events.first?.json["data"] as? [String: Any])?["celsius"] as? Double == 4.5)
     }

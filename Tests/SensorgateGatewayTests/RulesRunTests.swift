@@ -28,7 +28,7 @@ import Testing
             """)
     }
 
-    @Test func alertsCommandsAndStateAcrossARestart() throws {
+    @Test func alertsCommandsAndStateAcrossARestart() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port, filter: "#")
         defer { withExtendedLifetime((broker, subscriber)) {} }
@@ -37,24 +37,24 @@ import Testing
         let config = try Self.config(dir, port: broker.port)
 
         let first = try GatewayProcess(["run", "--config", config.path])
-        #expect(subscriber.waitFor { $0.lines.contains { $0.hasPrefix("sensorgate/test-gw/AlertRaised/warm ") } })
-        #expect(subscriber.waitFor { $0.lines.contains("test/heater/set ON") && $0.lines.contains("test/fan/set ON") })
+        #expect(await subscriber.waitFor { $0.lines.contains { $0.hasPrefix("sensorgate/test-gw/AlertRaised/warm ") } })
+        #expect(await subscriber.waitFor { $0.lines.contains("test/heater/set ON") && $0.lines.contains("test/fan/set ON") })
         first.signal(SIGTERM)
-        #expect(first.waitForExit() == 0)
+        #expect(await first.waitForExit() == 0)
         // Fail-safe: the heater is switched off before the gateway goes.
-        #expect(subscriber.waitFor(timeout: 5) { $0.lines.filter { $0.hasPrefix("test/heater/set") }.last == "test/heater/set OFF" })
+        #expect(await subscriber.waitFor(timeout: 5) { $0.lines.filter { $0.hasPrefix("test/heater/set") }.last == "test/heater/set OFF" })
         let commands = subscriber.events.filter { $0.topic == "sensorgate/test-gw/ThermostatCommand/heater" }
         let reasons = commands.compactMap { ($0.json["data"] as? [String: Any])?["reason"] as? String }
         #expect(reasons.first == "start: output off")
         #expect(reasons.last == "fail-safe: gateway stopping")
 
         let second = try GatewayProcess(["run", "--config", config.path])
-        #expect(second.waitFor { $0.contains("rule state restored") && $0.contains("1 alert(s) still raised") })
-        #expect(subscriber.waitFor { $0.lines.filter { $0.hasPrefix("test/heater/set") }.last == "test/heater/set ON" })
-        Thread.sleep(forTimeInterval: 1.5)  // longer than the rule's `for`
+        #expect(await second.waitFor { $0.contains("rule state restored") && $0.contains("1 alert(s) still raised") })
+        #expect(await subscriber.waitFor { $0.lines.filter { $0.hasPrefix("test/heater/set") }.last == "test/heater/set ON" })
+        await pause(1.5)  // longer than the rule's `for`
         second.signal(SIGTERM)
-        #expect(second.waitForExit() == 0)
-        #expect(subscriber.waitFor(timeout: 5) { $0.lines.filter { $0.hasPrefix("test/heater/set") }.last == "test/heater/set OFF" })
+        #expect(await second.waitForExit() == 0)
+        #expect(await subscriber.waitFor(timeout: 5) { $0.lines.filter { $0.hasPrefix("test/heater/set") }.last == "test/heater/set OFF" })
 
         let raised = subscriber.lines.filter { $0.hasPrefix("sensorgate/test-gw/AlertRaised/warm ") }
         #expect(raised.count == 1, "the restart raised the alert again")

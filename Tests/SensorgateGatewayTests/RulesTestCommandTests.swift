@@ -6,18 +6,18 @@ import SensorgateCore
 /// `sensorgate rules test` as a user runs it: the shipped example config and recorded day,
 /// compared with the expected output line by line.
 @Suite struct RulesTestCommandTests {
-    func run(_ events: String, until: String? = nil) throws -> (Int32, [String], String) {
+    func run(_ events: String, until: String? = nil) async throws -> (Int32, [String], String) {
         var args = ["rules", "test", "--config", TestPaths.packageRoot.appendingPathComponent("Config/example.yaml").path,
                     "--events", events]
         if let until { args += ["--until", until] }
-        let (status, output) = try runSensorgate(args, environment: ["TZ": "UTC", "MQTT_PASSWORD": "x"])
+        let (status, output) = try await runSensorgate(args, environment: ["TZ": "UTC", "MQTT_PASSWORD": "x"])
         let lines = output.split(separator: "\n").map(String.init)
         return (status, lines.filter { $0.hasPrefix("{") }, lines.filter { !$0.hasPrefix("{") }.joined(separator: "\n"))
     }
 
-    @Test func aRecordedDayGivesTheExpectedAlertsAndCommands() throws {
+    @Test func aRecordedDayGivesTheExpectedAlertsAndCommands() async throws {
         let events = TestPaths.packageRoot.appendingPathComponent("Config/example-day.jsonl").path
-        let (status, lines, messages) = try run(events, until: "2026-11-27T00:00:00Z")
+        let (status, lines, messages) = try await run(events, until: "2026-11-27T00:00:00Z")
         #expect(status == 0, "\(messages)")
         let expected = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("rules/example-day.expected"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
@@ -28,7 +28,7 @@ import SensorgateCore
         #expect(seqs == Array(1...UInt64(seqs.count)))
     }
 
-    @Test func badLinesAreNamedCountedAndSkipped() throws {
+    @Test func badLinesAreNamedCountedAndSkipped() async throws {
         let dir = try TemporaryDirectory()
         defer { withExtendedLifetime(dir) {} }
         let file = try dir.write("events.jsonl", """
@@ -38,7 +38,7 @@ import SensorgateCore
             {"time":"2026-11-26T11:00:00Z","type":"TemperatureReading","subject":"cpu","data":{"celsius":76}}
             {"time":"2026-11-26T12:01:00Z","type":"TemperatureReading","subject":"cpu","data":{"celsius":77}}
             """)
-        let (status, lines, messages) = try run(file.path)
+        let (status, lines, messages) = try await run(file.path)
         #expect(status == 1)
         #expect(messages.contains("events.jsonl:2: error: not JSON"))
         #expect(messages.contains("events.jsonl:3: error: missing data.celsius; line skipped"))

@@ -58,13 +58,14 @@ final class GatewayProcess: @unchecked Sendable {
 
     var output: String { lock.withLock { collected } }
 
-    /// Waits until `predicate(output)` holds or `timeout` passes; true if it held.
-    func waitFor(timeout: TimeInterval = 20, _ predicate: (String) -> Bool) -> Bool {
+    /// Waits until `predicate(output)` holds or `timeout` passes; true if it held. Suspends
+    /// (never blocks a thread of the cooperative pool other tests' tasks need).
+    func waitFor(timeout: TimeInterval = 20, _ predicate: (String) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if predicate(output) { return true }
             if !process.isRunning { return predicate(output) }
-            Thread.sleep(forTimeInterval: 0.02)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return predicate(output)
     }
@@ -72,11 +73,12 @@ final class GatewayProcess: @unchecked Sendable {
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Waits for exit (killing it after `timeout`) and returns the status.
-    func waitForExit(timeout: TimeInterval = 20) -> Int32 {
+    func waitForExit(timeout: TimeInterval = 20) async -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.05)  // let the pipe drain
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        try? await Task.sleep(for: .milliseconds(50))  // let the pipe drain
         return process.terminationStatus
     }
 
@@ -90,8 +92,13 @@ final class GatewayProcess: @unchecked Sendable {
 }
 
 /// Runs a command to completion: (status, stdout+stderr).
-func runSensorgate(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+func runSensorgate(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
     let p = try GatewayProcess(arguments, environment: environment)
-    let status = p.waitForExit()
+    let status = await p.waitForExit()
     return (status, p.output)
+}
+
+/// A pause inside an async test that does not hold a thread.
+func pause(_ seconds: Double) async {
+    try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
 }

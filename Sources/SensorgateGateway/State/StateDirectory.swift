@@ -33,7 +33,7 @@ public final class StateDirectoryLock: Sendable {
             let holder = FileSystem.readText(path).flatMap { Int32($0.filter { !$0.isWhitespace }) }
             close(fd)
             if code == EWOULDBLOCK {
-                throw StateDirectoryError(description: "another sensorgate is already running on \(dir) (pid \(holder.map(String.init) ?? "unknown")); stop it first, or give this one its own state_dir")
+                throw StateDirectoryError(description: "sensorgate is already running (pid \(holder.map(String.init) ?? "unknown")) on \(dir); stop it first, or give this gateway a state_dir of its own")
             }
             throw StateDirectoryError(description: "cannot lock \(path): \(String(cString: strerror(code)))")
         }

@@ -40,7 +40,7 @@ import SensorgateRuntime
                          staleAfter: .seconds(300), maxRun: nil, actuator: .gpio(chip: "/dev/gpiochip0", line: line, activeLow: true))
     }
 
-    @Test func opensTheLineOnceAndFollowsTheCommands() {
+    @Test func opensTheLineOnceAndFollowsTheCommands() async {
         let lines = RecordingLines()
         let actuators = Actuators(commands: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
         actuators.drive(thermostat: thermostat(), on: false)
@@ -50,7 +50,7 @@ import SensorgateRuntime
         #expect(lines.values == [false, true, false])
     }
 
-    @Test func aLineThatCannotBeOpenedIsRetriedOnTheNextCommand() {
+    @Test func aLineThatCannotBeOpenedIsRetriedOnTheNextCommand() async {
         let lines = RecordingLines(failures: 1)
         let actuators = Actuators(commands: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
         actuators.drive(thermostat: thermostat(), on: true)
@@ -60,7 +60,7 @@ import SensorgateRuntime
         #expect(lines.opened.count == 2)
     }
 
-    @Test func aReloadThatMovesTheActuatorOpensTheNewLine() {
+    @Test func aReloadThatMovesTheActuatorOpensTheNewLine() async {
         let lines = RecordingLines()
         let actuators = Actuators(commands: nil, logger: Logger(label: "test"), openLine: { try lines.open(chip: $0, line: $1, activeLow: $2, consumer: $3) })
         actuators.drive(thermostat: thermostat(line: 27), on: true)
@@ -68,7 +68,7 @@ import SensorgateRuntime
         #expect(lines.opened.map { $0.split(separator: ":")[1] } == ["27", "22"])
     }
 
-    @Test func anMQTTActuatorIsAKeyedCommandToTheForwarder() {
+    @Test func anMQTTActuatorIsAKeyedCommandToTheForwarder() async {
         let commands = BoundedChannel<ForwarderCommand>(capacity: 10)
         let actuators = Actuators(commands: commands, logger: Logger(label: "test"), openLine: { _, _, _, _ in throw GPIOFailure() })
         var boiler = thermostat()
