@@ -130,6 +130,17 @@ import SensorgateCore
             "\(config.path):3:11: error: device 'garage' reads an MQTT topic, but there is no 'mqtt' section to connect with"])
     }
 
+    @Test func aReadingSpecMakesOnlyReadingEvents() throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("c.yaml", """
+            gateway: { id: t }
+            devices:
+              - { id: cpu, adapter: sysfs, path: /sys/x, event: AlertRaised, format: integer }
+            """)
+        #expect(ConfigFile.load(path: config.path, environment: [:]).diagnostics.map(\.description) == [
+            "\(config.path):3:53: error: 'event' must be one of TemperatureReading, MotionDetected, got \"AlertRaised\""])
+    }
+
     @Test func missingConfigFileIsOneClearError() {
         let result = ConfigFile.load(path: "/nonexistent/sensorgate.yaml", environment: [:])
         #expect(result.diagnostics.map(\.description) == ["/nonexistent/sensorgate.yaml:1:1: error: cannot read the config file"])

@@ -167,7 +167,7 @@ extension ConfigLoading {
             reader.error("device '\(s.device)' needs 'event' (TemperatureReading or MotionDetected), usually from its profile", at: s.at)
             return nil
         }
-        guard let event = reader.choice(ev, "event", EventKind.self) else { return nil }
+        guard let event = reader.choice(ev, "event", among: EventType.readings) else { return nil }
         guard let fv = s["format"] else {
             reader.error("device '\(s.device)' needs 'format' (\(ReadingFormat.names.joined(separator: ", "))), usually from its profile", at: s.at)
             return nil
@@ -190,7 +190,7 @@ extension ConfigLoading {
                          at: fv.location)
             return nil
         }
-        if event == .temperature, formatName == "edge" {
+        if event == .temperatureReading, formatName == "edge" {
             reader.error("format 'edge' makes MotionDetected events, but 'event' is TemperatureReading", at: fv.location)
             return nil
         }
@@ -301,10 +301,10 @@ extension ConfigLoading {
 
     private func loadSimulated(_ s: DeviceSettingsTable, required: (String, String) -> YAMLValue?) -> AdapterSettings? {
         guard let kv = required("kind", "temperature or motion"), let kindText = reader.string(kv, "kind") else { return nil }
-        let kind: EventKind
+        let kind: EventType
         switch kindText {
-        case "temperature": kind = .temperature
-        case "motion": kind = .motion
+        case "temperature": kind = .temperatureReading
+        case "motion": kind = .motionDetected
         default:
             reader.error("'kind' must be temperature or motion, got \(kv.shown)", at: kv.location)
             return nil

@@ -243,7 +243,7 @@ final class ConfigLoading {
     /// Every device id written in the file, with its kind where the device loaded. A device with
     /// an error is still a known name, so rules naming it do not pile further errors on top.
     func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
-        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventKind) }
+        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventType) }
         guard let v, case .sequence(let items) = v.node else { return refs }
         for item in items {
             guard case .mapping(let m) = item, case .scalar(let s)? = m["id"] else { continue }
@@ -269,7 +269,7 @@ final class ConfigLoading {
 /// A device as rules and thermostats see it; `kind` is nil when the device itself has errors.
 struct DeviceRef {
     let id: String
-    var kind: EventKind?
+    var kind: EventType?
 }
 
 /// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).

@@ -84,9 +84,9 @@ public struct DeviceConfig: Sendable {
     public var declaredAt: SourceLocation
 
     /// Temperature or motion: what this device's events are.
-    public var eventKind: EventKind {
+    public var eventType: EventType {
         if case .simulated(let sim) = settings { return sim.kind }
-        return reading?.event ?? .temperature
+        return reading?.event ?? .temperatureReading
     }
 }
 
@@ -156,7 +156,7 @@ public struct MQTTInputSettings: Sendable {
 }
 
 public struct SimulatedSettings: Sendable {
-    public var kind: EventKind
+    public var kind: EventType
     public var interval: Duration
     public var start: Double
     public var step: Double
@@ -167,7 +167,7 @@ public struct SimulatedSettings: Sendable {
     public var seed: UInt64?
     public var failRate: Double
 
-    public init(kind: EventKind, interval: Duration, start: Double, step: Double, minimum: Double, maximum: Double,
+    public init(kind: EventType, interval: Duration, start: Double, step: Double, minimum: Double, maximum: Double,
                 rate: Double, seed: UInt64?, failRate: Double) {
         self.kind = kind
         self.interval = interval
