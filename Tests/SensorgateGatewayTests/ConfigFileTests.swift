@@ -142,6 +142,17 @@ import SensorgateCore
             "\(config.path):3:53: error: 'event' must be one of TemperatureReading, MotionDetected, got \"AlertRaised\""])
     }
 
+    @Test func anUnknownAdapterIsALocatedError() throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("c.yaml", """
+            gateway: { id: t }
+            devices:
+              - { id: cpu, adapter: sysf, path: /sys/x }
+            """)
+        #expect(ConfigFile.load(path: config.path, environment: [:]).diagnostics.map(\.description) == [
+            "\(config.path):3:25: error: 'adapter' must be one of sysfs, serial, gpio, mqtt, simulated, got \"sysf\"; did you mean 'sysfs'?"])
+    }
+
     @Test func missingConfigFileIsOneClearError() {
         let result = ConfigFile.load(path: "/nonexistent/sensorgate.yaml", environment: [:])
         #expect(result.diagnostics.map(\.description) == ["/nonexistent/sensorgate.yaml:1:1: error: cannot read the config file"])
