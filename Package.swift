@@ -58,7 +58,7 @@ let package = Package(
         ]),
 
         // `make bench`: measured figures against their targets (release build).
-        .executableTarget(name: "sensorgate-bench", dependencies: ["SensorgateCore"]),
+        .executableTarget(name: "sensorgate-bench", dependencies: ["SensorgateCore", "SensorgateAdapters"]),
 
         .testTarget(name: "SensorgateCoreTests", dependencies: [
             "SensorgateCore", .product(name: "PropertyBased", package: "swift-property-based"),

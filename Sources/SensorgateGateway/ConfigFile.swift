@@ -6,11 +6,12 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SensorgateAdapters
 import SensorgateCore
 
 public enum ConfigFile {
     public static func load(path: String, environment: [String: String] = FileSystem.environment()) -> ConfigLoadResult {
-        var result = ConfigLoader(files: FileConfigSource(), environment: environment).load(path: path)
+        var result = ConfigLoader(files: FileConfigSource(), environment: environment, adapters: AdapterRegistry.all).load(path: path)
         guard let config = result.config, let mqtt = config.mqtt else { return result }
         var problems: [Diagnostic] = []
         if let file = mqtt.passwordFile {

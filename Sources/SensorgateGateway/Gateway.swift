@@ -162,14 +162,7 @@ public struct Gateway: Sendable {
     /// A device whose adapter cannot be built (an invalid regex) is logged and skipped.
     private func makeAdapter(for device: DeviceConfig) -> (any DeviceAdapter)? {
         do {
-            switch device.settings {
-            case .simulated(let settings):
-                return SimulatedAdapter(deviceID: device.id, settings: settings, fallbackSeed: UInt64.random(in: .min ... .max))
-            case .mqtt(let settings): return try MQTTInputAdapter(deviceID: device.id, settings: settings, spec: device.reading!)
-            case .sysfs(let settings): return try SysfsAdapter(deviceID: device.id, settings: settings, spec: device.reading!)
-            case .serial(let settings): return try SerialAdapter(deviceID: device.id, settings: settings, spec: device.reading!)
-            case .gpio(let settings): return try GPIOAdapter(deviceID: device.id, settings: settings, spec: device.reading!)
-            }
+            return try AdapterRegistry.makeAdapter(for: device)
         } catch {
             logger.error("device '\(device.id)': \(error)", metadata: ["device": "\(device.id)"])
             return nil

@@ -2,6 +2,7 @@
 // devices, events handed straight to RuleEngine.handle on one core.
 
 import Foundation
+import SensorgateAdapters
 import SensorgateCore
 
 struct MemoryFiles: ConfigFileSource {
@@ -32,7 +33,8 @@ func benchConfig() -> GatewayConfig {
     for i in 1...2 {
         y += "  - { name: t\(i), device: room-\(i), target: 21, min_on: 2m, min_off: 2m, stale_after: 2m, max_run: 4h, actuator: { mqtt: { topic: b\(i) } } }\n"
     }
-    let result = ConfigLoader(files: MemoryFiles(files: ["/bench.yaml": y]), environment: [:]).load(path: "/bench.yaml")
+    let result = ConfigLoader(files: MemoryFiles(files: ["/bench.yaml": y]), environment: [:], adapters: AdapterRegistry.all)
+        .load(path: "/bench.yaml")
     guard let config = result.config else {
         fatalError("bench config: \(result.diagnostics.map(\.description).joined(separator: "\n"))")
     }

@@ -3,7 +3,7 @@ import SensorgateCore
 @testable import SensorgateAdapters
 
 @Suite struct MQTTInputAdapterTests {
-    func adapter(event: EventKind = .temperature, field: String = "temperature", motionWhen: JSONValue? = nil,
+    func adapter(event: EventType = .temperatureReading, field: String = "temperature", motionWhen: JSONValue? = nil,
                  queueLimit: Int = MQTTInputAdapter.queueLimit) throws -> MQTTInputAdapter {
         try MQTTInputAdapter(deviceID: "garage", settings: MQTTInputSettings(topic: "zigbee2mqtt/garage", maxPayload: 64),
                              spec: ReadingSpec(event: event, format: .json(field: field.split(separator: ".").map(String.init), motionWhen: motionWhen),
@@ -32,7 +32,7 @@ import SensorgateCore
     }
 
     @Test func occupancyFalseIsNoEvent() throws {
-        let a = try adapter(event: .motion, field: "occupancy", motionWhen: .bool(true))
+        let a = try adapter(event: .motionDetected, field: "occupancy", motionWhen: .bool(true))
         #expect(a.decode(payload(#"{"occupancy":true}"#)) == .reading(Reading(deviceID: "garage", value: .motion)))
         #expect(a.decode(payload(#"{"occupancy":false}"#)) == nil)
     }

@@ -3,7 +3,7 @@ import SensorgateCore
 @testable import SensorgateAdapters
 
 @Suite struct SimulatedSensorTests {
-    func settings(kind: EventKind = .temperature, seed: UInt64? = 1, failRate: Double = 0, rate: Double = 0.5) -> SimulatedSettings {
+    func settings(kind: EventType = .temperatureReading, seed: UInt64? = 1, failRate: Double = 0, rate: Double = 0.5) -> SimulatedSettings {
         SimulatedSettings(kind: kind, interval: .milliseconds(10), start: 20, step: 0.5, minimum: 18, maximum: 22,
                           rate: rate, seed: seed, failRate: failRate)
     }
@@ -35,7 +35,7 @@ import SensorgateCore
     }
 
     @Test func motionArrivalsArePoissonWithTheConfiguredRate() {
-        var sensor = SimulatedSensor(settings: settings(kind: .motion, rate: 0.5), fallbackSeed: 0)
+        var sensor = SimulatedSensor(settings: settings(kind: .motionDetected, rate: 0.5), fallbackSeed: 0)
         let delays = (0..<20_000).map { _ in sensor.nextMotionDelay().secondsDouble }
         let mean = delays.reduce(0, +) / Double(delays.count)
         #expect(abs(mean - 2.0) < 0.1)  // mean gap 1/rate
@@ -47,7 +47,7 @@ import SensorgateCore
 
 @Suite struct SimulatedAdapterTests {
     @Test func emitsReadingsAndFailuresUntilCancelled() async throws {
-        let settings = SimulatedSettings(kind: .temperature, interval: .milliseconds(5), start: 20, step: 0.1, minimum: 10,
+        let settings = SimulatedSettings(kind: .temperatureReading, interval: .milliseconds(5), start: 20, step: 0.1, minimum: 10,
                                          maximum: 30, rate: 1, seed: 3, failRate: 0.3)
         let adapter = SimulatedAdapter(deviceID: "sim", settings: settings, fallbackSeed: 0)
         let log = OutputLog()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SensorgateAdapters
 import SensorgateCore
 @testable import SensorgateGateway
 
@@ -41,7 +42,7 @@ import SensorgateCore
         #expect(result.diagnostics.isEmpty)
         let config = try #require(result.config)
         #expect(config.devices.map(\.id) == ["cpu", "tank", "hall", "attic", "garage", "room-1", "room-2"])
-        #expect(config.device("garage")?.adapter == .mqtt)  // taken from the profile
+        #expect(config.device("garage")?.adapter == "mqtt")  // taken from the profile
         #expect(config.device("cpu")?.reading?.unit == .millicelsius)
         #expect(config.mqtt?.password == "secret")
         #expect(config.mqtt?.protocolVersion == .v311)
@@ -50,13 +51,13 @@ import SensorgateCore
         #expect(config.rules.count == 2)
         #expect(config.thermostats.first?.minOn == .seconds(60))
         #expect(config.gateway.stateDir.hasSuffix("Fixtures/configs/var"))
-        if case .sysfs(let s)? = config.device("cpu")?.settings {
+        if let s = config.device("cpu")?.settings as? SysfsSettings {
             #expect(s.path == "/sys/class/thermal/thermal_zone0/temp")  // profile default
             #expect(s.interval == .seconds(5))
         } else {
             Issue.record("cpu should be a sysfs device")
         }
-        if case .serial(let s)? = config.device("attic")?.settings {
+        if let s = config.device("attic")?.settings as? SerialSettings {
             #expect(s.baud == 115200)  // the device overrides the profile's 9600
         } else {
             Issue.record("attic should be a serial device")
@@ -130,7 +131,29 @@ import SensorgateCore
             "\(config.path):3:11: error: device 'garage' reads an MQTT topic, but there is no 'mqtt' section to connect with"])
     }
 
-    @Test func missingConfigFileIsOneClearError() async {
+    @Test func aReadingSpecMakesOnlyReadingEvents() throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("c.yaml", """
+            gateway: { id: t }
+            devices:
+              - { id: cpu, adapter: sysfs, path: /sys/x, event: AlertRaised, format: integer }
+            """)
+        #expect(ConfigFile.load(path: config.path, environment: [:]).diagnostics.map(\.description) == [
+            "\(config.path):3:53: error: 'event' must be one of TemperatureReading, MotionDetected, got \"AlertRaised\""])
+    }
+
+    @Test func anUnknownAdapterIsALocatedError() throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("c.yaml", """
+            gateway: { id: t }
+            devices:
+              - { id: cpu, adapter: sysf, path: /sys/x }
+            """)
+        #expect(ConfigFile.load(path: config.path, environment: [:]).diagnostics.map(\.description) == [
+            "\(config.path):3:25: error: 'adapter' must be one of sysfs, serial, gpio, mqtt, simulated, got \"sysf\"; did you mean 'sysfs'?"])
+    }
+
+    @Test func missingConfigFileIsOneClearError() {
         let result = ConfigFile.load(path: "/nonexistent/sensorgate.yaml", environment: [:])
         #expect(result.diagnostics.map(\.description) == ["/nonexistent/sensorgate.yaml:1:1: error: cannot read the config file"])
     }

@@ -21,19 +21,18 @@ public struct SimulatedAdapter: DeviceAdapter {
         var deadline = clock.now
         while !Task.isCancelled {
             let sample: SimulatedSensor.Sample
-            switch settings.kind {
-            case .temperature where settings.interval == .zero:
-                // Free-running: the pipeline's pace is the only limit (awaiting it is the back-pressure).
-                try Task.checkCancellation()
-                sample = sensor.nextTemperature()
-            case .temperature:
-                deadline = deadline.advanced(by: settings.interval)
-                try await Task.sleep(until: deadline, clock: clock)
-                sample = sensor.nextTemperature()
-            case .motion:
+            if settings.kind == .motionDetected {
                 deadline = deadline.advanced(by: sensor.nextMotionDelay())
                 try await Task.sleep(until: deadline, clock: clock)
                 sample = sensor.nextMotion()
+            } else if settings.interval == .zero {
+                // Free-running: the pipeline's pace is the only limit (awaiting it is the back-pressure).
+                try Task.checkCancellation()
+                sample = sensor.nextTemperature()
+            } else {
+                deadline = deadline.advanced(by: settings.interval)
+                try await Task.sleep(until: deadline, clock: clock)
+                sample = sensor.nextTemperature()
             }
             switch sample {
             case .temperature(let celsius):

@@ -93,7 +93,7 @@ extension ConfigLoading {
         reader.checkKeys(entries, allowed: keys, in: "'\(kind)'")
         let t = EntryTable(entries)
         let errorsBefore = reader.diagnostics.errorCount
-        let needs: EventKind? = ["temperature", "rate"].contains(kind) ? .temperature : ["motion", "no_motion"].contains(kind) ? .motion : nil
+        let needs: EventType? = ["temperature", "rate"].contains(kind) ? .temperatureReading : ["motion", "no_motion"].contains(kind) ? .motionDetected : nil
         guard let dv = t["device"] else {
             reader.error("'\(kind)' needs 'device', a device id or a glob such as room-*", at: body.location)
             return nil
@@ -141,11 +141,11 @@ extension ConfigLoading {
     }
 
     /// A device id or glob that must name at least one device of the right kind.
-    func resolveDevice(_ v: YAMLValue, needs: EventKind?, condition: String, rule: String, devices: [DeviceRef]) -> DeviceSelector? {
+    func resolveDevice(_ v: YAMLValue, needs: EventType?, condition: String, rule: String, devices: [DeviceRef]) -> DeviceSelector? {
         guard let pattern = reader.string(v, "device") else { return nil }
         let selector = DeviceSelector(pattern: pattern)
         let matching = devices.filter { selector.matches($0.id) }
-        let kindName: (EventKind) -> String = { $0 == .temperature ? "temperature" : "motion" }
+        let kindName: (EventType) -> String = { $0 == .motionDetected ? "motion" : "temperature" }
         if matching.isEmpty {
             let hint = selector.isGlob ? "" : Suggestion.didYouMean(pattern, among: devices.map(\.id))
             reader.error("rule '\(rule)': \(selector.isGlob ? "device glob '\(pattern)' matches no device" : "unknown device '\(pattern)'")\(hint)",
@@ -153,7 +153,7 @@ extension ConfigLoading {
             return nil
         }
         if let needs, !matching.contains(where: { $0.kind == needs || $0.kind == nil }) {
-            let what = selector.isGlob ? "device glob '\(pattern)' matches only \(kindName(needs == .temperature ? .motion : .temperature)) sensors"
+            let what = selector.isGlob ? "device glob '\(pattern)' matches only \(kindName(needs == .temperatureReading ? .motionDetected : .temperatureReading)) sensors"
                 : "device '\(pattern)' is a \(kindName(matching[0].kind!)) sensor"
             reader.error("rule '\(rule)': \(what); '\(condition)' needs a \(kindName(needs)) device", at: v.location)
             return nil
@@ -303,7 +303,7 @@ extension ConfigLoading {
             var deviceID: String? = nil
             if let dv = t["device"], let id = reader.string(dv, "device") {
                 if let device = devices.first(where: { $0.id == id }) {
-                    if device.kind == .motion {
+                    if device.kind == .motionDetected {
                         reader.error("thermostat '\(name)': device '\(id)' is a motion sensor; a thermostat needs a temperature device", at: dv.location)
                     }
                     deviceID = id

@@ -19,10 +19,14 @@ public struct ConfigLoadResult: Sendable {
 public struct ConfigLoader {
     private let files: any ConfigFileSource
     private let environment: [String: String]
+    private let adapters: [AdapterDefinition]
 
-    public init(files: any ConfigFileSource, environment: [String: String]) {
+    /// `adapters`: every adapter a device may name, in the order messages list them
+    /// (the gateway passes `AdapterRegistry.all`).
+    public init(files: any ConfigFileSource, environment: [String: String], adapters: [AdapterDefinition]) {
         self.files = files
         self.environment = environment
+        self.adapters = adapters
     }
 
     public func load(path: String) -> ConfigLoadResult {
@@ -30,7 +34,7 @@ public struct ConfigLoader {
             let d = Diagnostic(.error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read the config file")
             return ConfigLoadResult(config: nil, diagnostics: [d])
         }
-        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path)
+        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path, adapters: adapters)
         let config = loading.load(text)
         let diagnostics = loading.reader.diagnostics.sortedForDisplay(mainFile: path)
         return ConfigLoadResult(config: diagnostics.errorCount == 0 ? config : nil, diagnostics: diagnostics)
@@ -61,12 +65,19 @@ final class ConfigLoading {
     let files: any ConfigFileSource
     let reader: YAMLReader
     let path: String
+    let adapters: [AdapterDefinition]
+    /// Every key some device may have, so a key of another adapter is called misplaced, not unknown.
+    let allDeviceKeys: [String]
     var profileCache: [String: LoadedProfile?] = [:]
 
-    init(files: any ConfigFileSource, reader: YAMLReader, path: String) {
+    init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition]) {
         self.files = files
         self.reader = reader
         self.path = path
+        self.adapters = adapters
+        var keys = Self.commonDeviceKeys + Self.readingKeys
+        for adapter in adapters { keys += adapter.keys.filter { !keys.contains($0) } }
+        allDeviceKeys = keys
     }
 
     static let topLevelKeys = ["gateway", "mqtt", "buffer", "devices", "rules", "thermostats", "http"]
@@ -85,7 +96,7 @@ final class ConfigLoading {
         let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
         let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? defaultProfilesDirs()) } ?? []
         if mqtt == nil, table["mqtt"] == nil {
-            for device in devices where device.adapter == .mqtt {
+            for device in devices where device.settings.requiresBroker {
                 reader.error("device '\(device.id)' reads an MQTT topic, but there is no 'mqtt' section to connect with", at: device.declaredAt)
             }
         }
@@ -243,7 +254,7 @@ final class ConfigLoading {
     /// Every device id written in the file, with its kind where the device loaded. A device with
     /// an error is still a known name, so rules naming it do not pile further errors on top.
     func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
-        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventKind) }
+        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventType) }
         guard let v, case .sequence(let items) = v.node else { return refs }
         for item in items {
             guard case .mapping(let m) = item, case .scalar(let s)? = m["id"] else { continue }
@@ -269,7 +280,7 @@ final class ConfigLoading {
 /// A device as rules and thermostats see it; `kind` is nil when the device itself has errors.
 struct DeviceRef {
     let id: String
-    var kind: EventKind?
+    var kind: EventType?
 }
 
 /// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).

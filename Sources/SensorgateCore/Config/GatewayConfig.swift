@@ -69,115 +69,21 @@ public struct BufferSettings: Sendable {
     public init() {}
 }
 
-public enum AdapterKind: String, Sendable, CaseIterable {
-    case sysfs, serial, gpio, mqtt, simulated
-}
-
 public struct DeviceConfig: Sendable {
     public var id: String
-    public var adapter: AdapterKind
+    /// The adapter's name, as `adapter:` (or the profile) says; one of the definitions the loader was given.
+    public var adapter: String
     public var profileName: String?
     public var location: String?
-    /// How raw input becomes a reading; nil for simulated devices, which make readings directly.
+    /// How raw input becomes a reading; nil for adapters that make readings themselves (simulated).
     public var reading: ReadingSpec?
-    public var settings: AdapterSettings
+    /// The adapter's own settings type (SysfsSettings, ...), made by its definition's parser.
+    public var settings: any AdapterSettings
     public var declaredAt: SourceLocation
 
     /// Temperature or motion: what this device's events are.
-    public var eventKind: EventKind {
-        if case .simulated(let sim) = settings { return sim.kind }
-        return reading?.event ?? .temperature
-    }
-}
-
-public enum AdapterSettings: Sendable {
-    case sysfs(SysfsSettings)
-    case serial(SerialSettings)
-    case gpio(GPIOSettings)
-    case mqtt(MQTTInputSettings)
-    case simulated(SimulatedSettings)
-}
-
-public struct SysfsSettings: Sendable {
-    public var path: String
-    public var interval: Duration
-
-    public init(path: String, interval: Duration) {
-        self.path = path
-        self.interval = interval
-    }
-}
-
-public struct SerialSettings: Sendable {
-    public enum Parity: String, Sendable, CaseIterable { case none, even, odd }
-    public var port: String
-    public var baud: Int
-    public var dataBits: Int
-    public var parity: Parity
-    public var stopBits: Int
-    public var maxLineLength: Int
-
-    public init(port: String, baud: Int, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1, maxLineLength: Int = 1024) {
-        self.port = port
-        self.baud = baud
-        self.dataBits = dataBits
-        self.parity = parity
-        self.stopBits = stopBits
-        self.maxLineLength = maxLineLength
-    }
-}
-
-public struct GPIOSettings: Sendable {
-    public enum Bias: String, Sendable, CaseIterable { case none = "as-is", pullUp = "pull-up", pullDown = "pull-down", disabled }
-    public var chip: String
-    public var line: Int
-    public var debounce: Duration
-    public var bias: Bias
-
-    public init(chip: String, line: Int, debounce: Duration = .zero, bias: Bias = .none) {
-        self.chip = chip
-        self.line = line
-        self.debounce = debounce
-        self.bias = bias
-    }
-}
-
-public struct MQTTInputSettings: Sendable {
-    public var topic: String
-    public var maxPayload: Int64
-    /// Another broker to subscribe on; nil means the gateway's own (`mqtt.url`).
-    public var broker: BrokerURL?
-
-    public init(topic: String, maxPayload: Int64, broker: BrokerURL? = nil) {
-        self.topic = topic
-        self.maxPayload = maxPayload
-        self.broker = broker
-    }
-}
-
-public struct SimulatedSettings: Sendable {
-    public var kind: EventKind
-    public var interval: Duration
-    public var start: Double
-    public var step: Double
-    public var minimum: Double
-    public var maximum: Double
-    /// Motion: mean MotionDetected events per second.
-    public var rate: Double
-    public var seed: UInt64?
-    public var failRate: Double
-
-    public init(kind: EventKind, interval: Duration, start: Double, step: Double, minimum: Double, maximum: Double,
-                rate: Double, seed: UInt64?, failRate: Double) {
-        self.kind = kind
-        self.interval = interval
-        self.start = start
-        self.step = step
-        self.minimum = minimum
-        self.maximum = maximum
-        self.rate = rate
-        self.seed = seed
-        self.failRate = failRate
+    public var eventType: EventType {
+        settings.eventType ?? reading?.event ?? .temperatureReading
     }
 }
 

@@ -231,9 +231,18 @@ final class YAMLReader {
     }
 
     func choice<T: RawRepresentable & CaseIterable>(_ v: YAMLValue, _ key: String, _ type: T.Type) -> T? where T.RawValue == String {
+        choice(v, key, among: Array(T.allCases))
+    }
+
+    /// One of `options`, named by its raw value.
+    func choice<T: RawRepresentable>(_ v: YAMLValue, _ key: String, among options: [T]) -> T? where T.RawValue == String {
+        choice(v, key, among: options.map(\.rawValue)).flatMap { name in options.first { $0.rawValue == name } }
+    }
+
+    /// One of `names`; a wrong one is reported with them all and the closest.
+    func choice(_ v: YAMLValue, _ key: String, among names: [String]) -> String? {
         guard let text = scalarText(v, key) else { return nil }
-        if let value = T(rawValue: text) { return value }
-        let names = T.allCases.map(\.rawValue)
+        if names.contains(text) { return text }
         error("'\(key)' must be one of \(names.joined(separator: ", ")), got \(v.shown)\(Suggestion.didYouMean(text, among: names))",
               at: v.location)
         return nil

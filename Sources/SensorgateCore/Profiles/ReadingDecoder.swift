@@ -26,7 +26,7 @@ public struct ReadingDecoder: Sendable {
         case .w1Slave: raw = W1SlaveParser.parse(text)
         case .regex: raw = regex!.parse(text)
         case .json(let field, let motionWhen):
-            raw = JSONFieldParser.parse(text, field: field, motionWhen: spec.event == .motion ? (motionWhen ?? .bool(true)) : nil)
+            raw = JSONFieldParser.parse(text, field: field, motionWhen: spec.event == .motionDetected ? (motionWhen ?? .bool(true)) : nil)
         case .edge:
             raw = .failed(.malformed("an edge profile reads GPIO events, not text"))
         }
@@ -44,9 +44,9 @@ public struct ReadingDecoder: Sendable {
         switch raw {
         case .failed(let outcome): return outcome
         case .idle: return .idle
-        case .motion: return spec.event == .motion ? .motion : .malformed("motion input for a temperature profile")
+        case .motion: return spec.event == .motionDetected ? .motion : .malformed("motion input for a temperature profile")
         case .value(let value):
-            guard spec.event == .temperature else { return value != 0 ? .motion : .idle }
+            guard spec.event == .temperatureReading else { return value != 0 ? .motion : .idle }
             let celsius = spec.unit.toCelsius(value)
             guard celsius.isFinite else { return .malformed("not a finite number") }
             if let range = spec.validRange, !range.contains(celsius) { return .outOfRange(celsius: celsius) }

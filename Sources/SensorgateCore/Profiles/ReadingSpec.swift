@@ -1,8 +1,8 @@
 // How a sensor model's raw data becomes a reading: the parsing half of a device profile.
 
-public enum EventKind: String, Sendable, CaseIterable {
-    case temperature = "TemperatureReading"
-    case motion = "MotionDetected"
+extension EventType {
+    /// The events a sensor's readings become (the others come from rules and thermostats).
+    public static let readings: [EventType] = [.temperatureReading, .motionDetected]
 }
 
 public enum TemperatureUnit: String, Sendable, CaseIterable {
@@ -52,13 +52,13 @@ public enum ReadingFormat: Sendable, Equatable {
 }
 
 public struct ReadingSpec: Sendable, Equatable {
-    public var event: EventKind
+    public var event: EventType
     public var format: ReadingFormat
     public var unit: TemperatureUnit
     /// Readings outside, in °C, are rejected and counted.
     public var validRange: ClosedRange<Double>?
 
-    public init(event: EventKind, format: ReadingFormat, unit: TemperatureUnit = .celsius, validRange: ClosedRange<Double>? = nil) {
+    public init(event: EventType, format: ReadingFormat, unit: TemperatureUnit = .celsius, validRange: ClosedRange<Double>? = nil) {
         self.event = event
         self.format = format
         self.unit = unit

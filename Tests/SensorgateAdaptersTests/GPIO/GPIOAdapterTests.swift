@@ -6,7 +6,7 @@ import SensorgateCore
 /// The GPIO adapter above the ioctl layer: gpio_v2_line_event records written into a pipe, as
 /// the kernel would hand them over on a line fd (this machine's kernel has no GPIO).
 @Suite struct GPIOAdapterTests {
-    static let pir = ReadingSpec(event: .motion, format: .edge(.rising, activeLow: false))
+    static let pir = ReadingSpec(event: .motionDetected, format: .edge(.rising, activeLow: false))
     static let t0: UInt64 = 1_795_000_000_000_000_000  // 2026-11-18, ns since the epoch
 
     @Test func recordLayoutMatchesTheKernelUAPI() throws {
@@ -76,7 +76,7 @@ import SensorgateCore
     }
 
     @Test func activeLowPirMovesOnTheFallingEdge() async throws {
-        let spec = ReadingSpec(event: .motion, format: .edge(.rising, activeLow: true))
+        let spec = ReadingSpec(event: .motionDetected, format: .edge(.rising, activeLow: true))
         let outputs = try await replay([(0, .falling), (3_000_000_000, .rising), (9_000_000_000, .falling)], spec: spec)
         #expect(motionTimes(outputs) == [0, 9000])
     }

@@ -7,7 +7,7 @@ import SensorgateCore
 /// The serial adapter on real pseudo-terminals: openpty for data, socat for a port that
 /// disappears and comes back.
 @Suite(.serialized) struct SerialAdapterTests {
-    static let arduino = ReadingSpec(event: .temperature, format: .regex(pattern: #"T=(?<value>-?[0-9]+(\.[0-9]+)?)"#), validRange: -55...125)
+    static let arduino = ReadingSpec(event: .temperatureReading, format: .regex(pattern: #"T=(?<value>-?[0-9]+(\.[0-9]+)?)"#), validRange: -55...125)
 
     /// A pty pair in raw mode: write to `controller`, the adapter opens `path`.
     final class Pty {

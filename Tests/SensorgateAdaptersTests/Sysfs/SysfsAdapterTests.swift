@@ -12,7 +12,7 @@ import SensorgateRuntime
     func adapter(_ path: String, format: ReadingFormat = .integer, unit: TemperatureUnit = .millicelsius,
                  range: ClosedRange<Double>? = -55...125) throws -> SysfsAdapter {
         try SysfsAdapter(deviceID: "dev", settings: SysfsSettings(path: path, interval: .milliseconds(20)),
-                         spec: ReadingSpec(event: .temperature, format: format, unit: unit, validRange: range))
+                         spec: ReadingSpec(event: .temperatureReading, format: format, unit: unit, validRange: range))
     }
 
     func celsius(_ output: AdapterOutput?) -> Double? {
@@ -114,7 +114,7 @@ actor OutputLog {
     /// A simulated source running free slows down while the broker is behind, so a flood flows
     /// through memory; real sensors never look at the pressure.
     @Test func simulatedSensorsYieldUnderPressure() async throws {
-        let sim = SimulatedAdapter(deviceID: "s", settings: SimulatedSettings(kind: .temperature, interval: .zero, start: 20, step: 0.1,
+        let sim = SimulatedAdapter(deviceID: "s", settings: SimulatedSettings(kind: .temperatureReading, interval: .zero, start: 20, step: 0.1,
                                                                                minimum: 10, maximum: 30, rate: 0, seed: 1, failRate: 0),
                                    fallbackSeed: 1)
         let channel = BoundedChannel<AdapterOutput>(capacity: 1_000_000)

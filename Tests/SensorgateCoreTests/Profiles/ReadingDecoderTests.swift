@@ -2,7 +2,7 @@ import Testing
 @testable import SensorgateCore
 
 @Suite struct W1SlaveParserTests {
-    let ds18b20 = try! ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .w1Slave, unit: .millicelsius,
+    let ds18b20 = try! ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .w1Slave, unit: .millicelsius,
                                                          validRange: -55...125))
 
     @Test func crcYesIsAReading() throws {
@@ -42,7 +42,7 @@ import Testing
 
 @Suite struct NumberFormatTests {
     @Test func thermalZoneMillidegrees() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .integer, unit: .millicelsius, validRange: -40...125))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .integer, unit: .millicelsius, validRange: -40...125))
         #expect(decoder.decode(try Fixture.text("thermal_zone0-temp-48.312C")) == .reading(celsius: 48.312))
         #expect(decoder.decode("-5000\n") == .reading(celsius: -5))
         #expect(decoder.decode("130000\n") == .outOfRange(celsius: 130))
@@ -51,14 +51,14 @@ import Testing
     }
 
     @Test func floatFahrenheit() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .float, unit: .fahrenheit))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .float, unit: .fahrenheit))
         #expect(decoder.decode("212\r\n") == .reading(celsius: 100))
         #expect(decoder.decode("nan").failureReason == .malformed)
         #expect(decoder.decode("inf").failureReason == .malformed)
     }
 
     @Test func motionFromNumbers() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motion, format: .integer))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motionDetected, format: .integer))
         #expect(decoder.decode("1\n") == .motion)
         #expect(decoder.decode("0\n") == .idle)
     }
@@ -66,7 +66,7 @@ import Testing
 
 @Suite struct RegexFormatTests {
     let arduino = try! ReadingDecoder(spec: ReadingSpec(
-        event: .temperature, format: .regex(pattern: #"T=(?<value>-?[0-9]+(\.[0-9]+)?)"#), validRange: -55...125))
+        event: .temperatureReading, format: .regex(pattern: #"T=(?<value>-?[0-9]+(\.[0-9]+)?)"#), validRange: -55...125))
 
     @Test func capturedArduinoLines() throws {
         let lines = try Fixture.text("serial-arduino-crlf.txt").split(whereSeparator: \.isNewline).map(String.init)
@@ -80,20 +80,20 @@ import Testing
 
     @Test func patternWithoutValueGroupIsRefused() {
         #expect(throws: ReadingDecoder.InvalidPattern.self) {
-            try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .regex(pattern: "T=([0-9.]+)")))
+            try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .regex(pattern: "T=([0-9.]+)")))
         }
     }
 
     @Test func invalidPatternIsRefused() {
         #expect(throws: ReadingDecoder.InvalidPattern.self) {
-            try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .regex(pattern: "T=(?<value>[0-9.+")))
+            try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .regex(pattern: "T=(?<value>[0-9.+")))
         }
     }
 }
 
 @Suite struct JSONFormatTests {
     @Test func zigbee2mqttTemperature() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .json(field: ["temperature"], motionWhen: nil),
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .json(field: ["temperature"], motionWhen: nil),
                                                            validRange: -40...85))
         #expect(decoder.decode(try Fixture.text("zigbee2mqtt-aqara-wsdcgq11lm.json")) == .reading(celsius: 21.86))
         #expect(decoder.decode(#"{"temperature":null}"#).failureReason == .missingField)
@@ -105,24 +105,24 @@ import Testing
     }
 
     @Test func zigbee2mqttOccupancy() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motion, format: .json(field: ["occupancy"], motionWhen: .bool(true))))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motionDetected, format: .json(field: ["occupancy"], motionWhen: .bool(true))))
         #expect(decoder.decode(try Fixture.text("zigbee2mqtt-aqara-rtcgq11lm-occupied.json")) == .motion)
         #expect(decoder.decode(try Fixture.text("zigbee2mqtt-aqara-rtcgq11lm-clear.json")) == .idle)
     }
 
     @Test func motionWhenStringsCompareWithoutCase() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motion, format: .json(field: ["state"], motionWhen: .string("ON"))))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motionDetected, format: .json(field: ["state"], motionWhen: .string("ON"))))
         #expect(decoder.decode(#"{"state":"on"}"#) == .motion)
         #expect(decoder.decode(#"{"state":"OFF"}"#) == .idle)
     }
 
     @Test func tasmotaNestedField() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .json(field: ["DS18B20", "Temperature"], motionWhen: nil)))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .json(field: ["DS18B20", "Temperature"], motionWhen: nil)))
         #expect(decoder.decode(try Fixture.text("tasmota-ds18b20-sensor.json")) == .reading(celsius: 21.4))
     }
 
     @Test func arrayIndexInPath() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperature, format: .json(field: ["sensors", "1", "t"], motionWhen: nil)))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .json(field: ["sensors", "1", "t"], motionWhen: nil)))
         #expect(decoder.decode(#"{"sensors":[{"t":1},{"t":2.5}]}"#) == .reading(celsius: 2.5))
         #expect(decoder.decode(#"{"sensors":[{"t":1}]}"#).failureReason == .missingField)
     }
@@ -139,12 +139,12 @@ import Testing
         (.both, true, .falling, .motion),
     ])
     func edges(selection: EdgeSelection, activeLow: Bool, physical: LineEdge, expected: ReadingOutcome) throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motion, format: .edge(selection, activeLow: activeLow)))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motionDetected, format: .edge(selection, activeLow: activeLow)))
         #expect(decoder.decode(edge: physical) == expected)
     }
 
     @Test func textIsNotAnEdge() throws {
-        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motion, format: .edge(.rising, activeLow: false)))
+        let decoder = try ReadingDecoder(spec: ReadingSpec(event: .motionDetected, format: .edge(.rising, activeLow: false)))
         #expect(decoder.decode("1").failureReason == .malformed)
     }
 }

@@ -10,7 +10,18 @@ struct MemoryFiles: ConfigFileSource {
     func listDirectory(_ path: String) -> [String]? { nil }
 }
 
-/// Loads `rules`/`thermostats` YAML under a gateway with simulated devices: names ending in
+/// A stand-in sensor (the real adapters live outside the core): rules need only a device's id
+/// and whether it measures temperature or motion.
+struct StubSensorSettings: AdapterSettings {
+    var eventType: EventType?
+}
+
+let stubSensor = AdapterDefinition(name: "stub", keys: ["kind"], readings: .madeByAdapter(hint: "set 'kind'")) { s in
+    s.string("kind", required: "temperature or motion")
+        .map { StubSensorSettings(eventType: $0 == "motion" ? .motionDetected : .temperatureReading) }
+}
+
+/// Loads `rules`/`thermostats` YAML under a gateway with stub devices: names ending in
 /// "motion" or starting with "hall"/"pir" are motion sensors, the rest temperature sensors.
 func ruleConfig(devices: [String], _ yaml: String, mqtt: Bool = true) throws -> GatewayConfig {
     var text = "gateway: { id: test, state_dir: /tmp/unused }\n"
@@ -18,10 +29,10 @@ func ruleConfig(devices: [String], _ yaml: String, mqtt: Bool = true) throws -> 
     text += "devices:\n"
     for id in devices {
         let motion = id.hasSuffix("motion") || id.hasPrefix("hall") || id.hasPrefix("pir")
-        text += "  - { id: \(id), adapter: simulated, kind: \(motion ? "motion" : "temperature"), location: \(id)-room }\n"
+        text += "  - { id: \(id), adapter: stub, kind: \(motion ? "motion" : "temperature"), location: \(id)-room }\n"
     }
     text += yaml
-    let result = ConfigLoader(files: MemoryFiles(files: ["/cfg.yaml": text]), environment: [:]).load(path: "/cfg.yaml")
+    let result = ConfigLoader(files: MemoryFiles(files: ["/cfg.yaml": text]), environment: [:], adapters: [stubSensor]).load(path: "/cfg.yaml")
     guard let config = result.config else {
         Issue.record("config errors: \(result.diagnostics.map(\.description))")
         throw HarnessError.badConfig
