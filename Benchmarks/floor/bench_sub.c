@@ -1,7 +1,8 @@
 /* The counting subscriber: QoS 1 on FILTER until N messages arrived (or TIMEOUT s of silence).
  * Usage: bench_sub PORT FILTER N TIMEOUT [TIMES_FILE]. Prints "received N first F last L"
  * (CLOCK_REALTIME seconds) and "seq_in_order 1|0" for CloudEvents payloads; with TIMES_FILE,
- * writes "arrival_ns topic_kind" per message (0 = an input topic, 1 = an output event). */
+ * writes "arrival_ns topic_kind [seq]" per message (0 = an input topic, 1 = an output event with
+ * its seq). */
 #include "bench_common.h"
 #include <string.h>
 #include <unistd.h>
@@ -25,12 +26,16 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
     const char *p = msg->payloadlen > 0 ? (const char *)msg->payload : "";
 
     const char *s = msg->payloadlen > 0 ? strstr(p, "\"seq\":") : NULL;
+    long long seq = 0;
     if (s) {
-        long long seq = atoll(s + 6);
+        seq = atoll(s + 6);
         if (seq <= last_seq) in_order = 0;
         last_seq = seq;
     }
-    if (times) fprintf(times, "%.0f %d\n", t * 1e9, s ? 1 : 0);
+    if (times) {
+        if (s) fprintf(times, "%.0f 1 %lld\n", t * 1e9, seq);
+        else fprintf(times, "%.0f 0\n", t * 1e9);
+    }
 }
 
 static void on_connect(struct mosquitto *m, void *u, int rc) {

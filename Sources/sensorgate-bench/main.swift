@@ -17,7 +17,7 @@ defer { try? FileManager.default.removeItem(atPath: work) }
 let tools = Tools(floorDir: option("--floor") ?? ".build/bench-floor", sensorgate: option("--sensorgate") ?? ".build/release/sensorgate",
                   workDir: work)
 let scale = quick ? 10 : 1
-/// `--only output,drain`: run just those groups (output, relay, outage, latency, footprint, rules).
+/// `--only output,drain`: run just those groups (output, relay, outage, recovery, latency, footprint, rules).
 let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
 @MainActor func wanted(_ group: String) -> Bool { only?.contains(group) ?? true }
 
@@ -181,6 +181,91 @@ do {
                       target: 40, comparison: .atMost))
     }
 
+    // Recovery: 200 events/s from an MQTT input on a broker that stays up, to a broker that goes
+    // away for 2 s. Disk bytes written per event and input → broker latency, before the outage
+    // and in the minute after its backlog drained (the gateway must be back to memory by then).
+    if wanted("recovery") {
+        let inputBroker = try BenchBroker(dir: work)
+        let outputPort = try freePort()
+        let outputBroker = try BenchBroker(dir: work, port: outputPort)
+        let state = "\(work)/state-recovery"
+        let device = "  - { id: zb, adapter: mqtt, topic: bench/rec/in, broker: \"mqtt://127.0.0.1:\(inputBroker.port)\", event: TemperatureReading, format: json, field: temperature, unit: celsius }"
+        let config = try writeConfig("recovery", id: "rec", port: outputPort, devices: device, state: state)
+        let gateway = try tools.gateway(config: config, name: "recovery")
+        Thread.sleep(forTimeInterval: 1)
+        let rate = 200.0
+        let (before, after) = (quick ? 5.0 : 30.0, quick ? 10.0 : 60.0)
+        let total = Int(rate * (5 + before + 2 + 30 + after + 5))
+        let inTimes = "\(work)/recovery-in.times", outTimes = "\(work)/recovery-out.times"
+        let subIn = try tools.subscriber(port: inputBroker.port, filter: "bench/rec/in", n: total, quiet: 30, times: inTimes, name: "recovery-in")
+        let subOut = try tools.subscriber(port: outputPort, filter: "sensorgate/rec/#", n: total, quiet: 30, times: outTimes, name: "recovery-out")
+        let pub = try tools.publisher(port: inputBroker.port, topic: "bench/rec/in", n: total, rate: rate, name: "recovery-pub")
+        func now() -> Double { Date().timeIntervalSince1970 }
+        func bufferedEvents() -> Int {
+            let json = tools.run(["buffer", "stats", "--config", config])
+            guard let r = json.range(of: "\"events\": ") else { return -1 }
+            return Int(json[r.upperBound...].prefix { $0.isNumber }) ?? -1
+        }
+        Thread.sleep(forTimeInterval: 5)  // warm up
+        let beforeWindow = (now(), gateway.writeBytes)
+        Thread.sleep(forTimeInterval: before)
+        let beforeEnd = (now(), gateway.writeBytes)
+        outputBroker.stop()
+        Thread.sleep(forTimeInterval: 2)
+        try outputBroker.start()
+        let drainStart = now()
+        while now() - drainStart < 30, bufferedEvents() != 0 { Thread.sleep(forTimeInterval: 0.2) }
+        let drained = now() - drainStart
+        Thread.sleep(forTimeInterval: 5)
+        let afterWindow = (now(), gateway.writeBytes)
+        var maxBuffered = 0
+        let afterDeadline = now() + after
+        while now() < afterDeadline {
+            maxBuffered = max(maxBuffered, bufferedEvents())
+            Thread.sleep(forTimeInterval: 1)
+        }
+        let afterEnd = (now(), gateway.writeBytes)
+        pub.signal(SIGTERM)
+        gateway.signal(SIGTERM)
+        gateway.wait(timeout: 30)
+        subIn.signal(SIGTERM)
+        subOut.signal(SIGTERM)
+        subIn.wait(timeout: 5)
+        subOut.wait(timeout: 5)
+        inputBroker.stop()
+        outputBroker.stop()
+        // Input i (in arrival order) became the event with seq i.
+        var inputs: [Double] = []
+        for line in ((try? String(contentsOfFile: inTimes, encoding: .utf8)) ?? "").split(separator: "\n") {
+            if let t = line.split(separator: " ").first.flatMap({ Double($0) }) { inputs.append(t / 1e9) }
+        }
+        var outputs: [UInt64: Double] = [:]
+        for line in ((try? String(contentsOfFile: outTimes, encoding: .utf8)) ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 3, let t = Double(parts[0]), let seq = UInt64(parts[2]), outputs[seq] == nil { outputs[seq] = t / 1e9 }
+        }
+        func latencies(_ window: (Double, Double)) -> [Double] {
+            var result: [Double] = []
+            for (i, t) in inputs.enumerated() where t >= window.0 && t < window.1 {
+                if let out = outputs[UInt64(i + 1)] { result.append((out - t) * 1000) }
+            }
+            return result.sorted()
+        }
+        func percentile(_ values: [Double], _ p: Double) -> Double { values.isEmpty ? .infinity : values[min(values.count - 1, Int(Double(values.count) * p))] }
+        let l0 = latencies((beforeWindow.0, beforeEnd.0)), l1 = latencies((afterWindow.0, afterEnd.0))
+        let bytes0 = Double(beforeEnd.1 - beforeWindow.1) / max(1, rate * (beforeEnd.0 - beforeWindow.0))
+        let bytes1 = Double(afterEnd.1 - afterWindow.1) / max(1, rate * (afterEnd.0 - afterWindow.0))
+        record(Result(name: "after a 2 s outage: disk bytes written per event, the minute after the drain", figure: bytes1, unit: "B/event",
+                      target: max(1.1 * bytes0, bytes0 + 2), comparison: .atMost,
+                      detail: String(format: "before the outage %.1f B/event; backlog drained in %.1f s; buffer held at most %d event(s) afterwards", bytes0, drained, maxBuffered)))
+        record(Result(name: "after a 2 s outage: latency p50, the minute after the drain", figure: percentile(l1, 0.5), unit: "ms",
+                      target: 1.1 * percentile(l0, 0.5) + 0.05, comparison: .atMost,
+                      detail: String(format: "before the outage p50 %.2f ms (%d pairs before, %d after)", percentile(l0, 0.5), l0.count, l1.count)))
+        record(Result(name: "after a 2 s outage: latency p99, the minute after the drain", figure: percentile(l1, 0.99), unit: "ms",
+                      target: 1.1 * percentile(l0, 0.99) + 0.05, comparison: .atMost,
+                      detail: String(format: "before the outage p99 %.2f ms", percentile(l0, 0.99))))
+    }
+
     // Latency: MQTT input to the broker at 1,000 events/s, both seen by one subscriber.
     if wanted("latency") {
         let n = 10_000 / scale
@@ -199,7 +284,7 @@ do {
         var inputs: [Double] = [], outputs: [Double] = []
         for line in lines {
             let parts = line.split(separator: " ")
-            guard parts.count == 2, let t = Double(parts[0]) else { continue }
+            guard parts.count >= 2, let t = Double(parts[0]) else { continue }
             if parts[1] == "1" { outputs.append(t) } else { inputs.append(t) }
         }
         let pairs = min(inputs.count, outputs.count)
