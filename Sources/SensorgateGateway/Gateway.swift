@@ -52,13 +52,15 @@ public struct Gateway: Sendable {
         }
         logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
 
-        let inbox = BoundedChannel<AdapterOutput>(capacity: Self.pipelineInbox)
+        // Each thread waits on one wake-up shared by the channels it reads.
+        let (pipelineWake, forwarderWake) = (Wakeup(), Wakeup())
+        let inbox = BoundedChannel<AdapterOutput>(capacity: Self.pipelineInbox, readable: pipelineWake)
         let pressure = Pressure()
         let wiring = Wiring(
-            pipelineControl: BoundedChannel(capacity: 16),
-            forwarderInbox: config.mqtt == nil ? nil : BoundedChannel(capacity: Self.forwarderInbox),
-            commands: config.mqtt == nil ? nil : BoundedChannel(capacity: CommandQueue.limit),
-            forwarderControl: config.mqtt == nil ? nil : BoundedChannel(capacity: 16),
+            pipelineControl: BoundedChannel(capacity: 16, readable: pipelineWake),
+            forwarderInbox: config.mqtt == nil ? nil : BoundedChannel(capacity: Self.forwarderInbox, readable: forwarderWake),
+            commands: config.mqtt == nil ? nil : BoundedChannel(capacity: CommandQueue.limit, readable: forwarderWake),
+            forwarderControl: config.mqtt == nil ? nil : BoundedChannel(capacity: 16, readable: forwarderWake),
             inputBrokers: InputBrokersService(logger: logger),
             devices: DeviceSupervisor(sink: ReadingSink(inbox, pressure: pressure)),
             current: Locked(config))

@@ -111,11 +111,21 @@ public final class MQTTConnection {
         if let handle { mosquitto_destroy(handle) }
     }
 
-    private func installCallbacks(_ mosq: OpaquePointer) {
-        mosquitto_log_callback_set(mosq) { _, obj, level, message in
-            guard level & Int32(MOSQ_LOG_ERR) != 0, let message, let connection = MQTTConnection.from(obj) else { return }
-            connection.lastLoggedError = String(cString: message)
+    /// libmosquitto formats every log line (one per PUBLISH and PUBACK) when a log callback is
+    /// set: it is set only while connecting, to catch OpenSSL's words for a failed handshake.
+    public func captureErrors(_ on: Bool) {
+        guard let handle else { return }
+        if on {
+            mosquitto_log_callback_set(handle) { _, obj, level, message in
+                guard level & Int32(MOSQ_LOG_ERR) != 0, let message, let connection = MQTTConnection.from(obj) else { return }
+                connection.lastLoggedError = String(cString: message)
+            }
+        } else {
+            mosquitto_log_callback_set(handle, nil)
         }
+    }
+
+    private func installCallbacks(_ mosq: OpaquePointer) {
         if options.protocolV5 {
             mosquitto_connect_v5_callback_set(mosq) { _, obj, rc, _, _ in MQTTConnection.from(obj)?.onConnect?(rc) }
             mosquitto_disconnect_v5_callback_set(mosq) { _, obj, rc, _ in MQTTConnection.from(obj)?.onDisconnect?(rc) }

@@ -49,6 +49,8 @@ public final class MQTTSession {
     private var subscriptions: [Subscription] = []
     private var subscribed: Set<String> = []
     private var attemptStarted: Int64? = nil
+    /// The TCP connect of the current attempt has completed (writability seen, no error).
+    private var socketReady = false
     private var events: [Event] = []
     private var closing = false
     /// Set by libmosquitto's callbacks, acted on once its loop call has returned (the handle
@@ -144,9 +146,10 @@ public final class MQTTSession {
         var fds = wakeFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let socket = connection?.socket ?? -1
         if let connection, socket >= 0 {
-            // Before CONNACK, also wait for writability: that is when a non-blocking connect
-            // completes or fails (ECONNREFUSED), TLS included.
-            let write = connection.wantsWrite || !isConnected
+            // Until the TCP connect has completed, also wait for writability: that is when a
+            // non-blocking connect completes or fails (ECONNREFUSED), TLS included. Not after:
+            // a connected socket is always writable, and polling for it would spin.
+            let write = connection.wantsWrite || !socketReady
             fds.append(pollfd(fd: socket, events: Int16(POLLIN) | (write ? Int16(POLLOUT) : 0), revents: 0))
         }
         var n: Int32
@@ -155,6 +158,7 @@ public final class MQTTSession {
 
         if let connection, socket >= 0, let revents = fds.last?.revents, fds.count > wakeFDs.count {
             let code = !isConnected && revents & Int16(POLLERR | POLLHUP | POLLOUT) != 0 ? connection.socketError : 0
+            if code == 0, revents & Int16(POLLOUT) != 0 { socketReady = true }
             if code != 0 {
                 failure = String(cString: strerror(code)) + (code == ECONNREFUSED ? " (is the broker running on that port?)" : "")
             } else if !isConnected, revents & Int16(POLLHUP) != 0 {
@@ -185,6 +189,7 @@ public final class MQTTSession {
 
     private func startAttempt(at now: Int64) {
         attemptStarted = now
+        socketReady = false
         attempts += 1
         if downSince == nil { downSince = now }
         do {
@@ -199,6 +204,7 @@ public final class MQTTSession {
                 events.append(.acknowledged(mid: mid, reason: reason))
             }
             connection.onMessage = { [unowned self] topic, payload in received(topic: topic, payload: payload) }
+            connection.captureErrors(true)
             self.connection = connection
             try connection.connect()
         } catch {
@@ -215,6 +221,7 @@ public final class MQTTSession {
         isConnected = true
         connects += 1
         attemptStarted = nil
+        connection.captureErrors(false)
         let now = Self.now()
         policy.connected(at: now)
         let after = policy.failures > 0 ? " after \(policy.failures) failed attempt(s)" : ""

@@ -13,24 +13,29 @@ import Musl
 import Synchronization
 
 public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
+    // The hot paths are @inlinable so callers in other modules get them specialized for their
+    // element type; unspecialized generic code would look up type metadata on every send.
     public let capacity: Int
-    /// Signalled when the channel goes from empty to not empty (and when it closes).
-    public let readable = Wakeup()
-    private let state: Mutex<State>
+    /// Signalled when the channel goes from empty to not empty (and when it closes). Several
+    /// channels read by one thread may share one, so the thread waits on a single fd.
+    public let readable: Wakeup
+    @usableFromInline let state: Mutex<State>
 
-    struct State: ~Copyable {
-        var items: [Element] = []
-        var head = 0
-        var count: Int { items.count - head }
-        var closed = false
-        var receiver: CheckedContinuation<Element?, Never>? = nil
-        var senders: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-        var cancelled: Set<UInt64> = []
-        var nextID: UInt64 = 0
+    @usableFromInline struct State: ~Copyable {
+        @usableFromInline var items: [Element] = []
+        @usableFromInline var head = 0
+        @usableFromInline var count: Int { items.count - head }
+
+        @usableFromInline init() {}
+        @usableFromInline var closed = false
+        @usableFromInline var receiver: CheckedContinuation<Element?, Never>? = nil
+        @usableFromInline var senders: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        @usableFromInline var cancelled: Set<UInt64> = []
+        @usableFromInline var nextID: UInt64 = 0
         /// Wake-ups of threads waiting for room (blocked senders, a producer loop).
-        var roomWatchers: [Wakeup] = []
+        @usableFromInline var roomWatchers: [Wakeup] = []
 
-        mutating func popFirst() -> Element? {
+        @inlinable mutating func popFirst() -> Element? {
             guard head < items.count else { return nil }
             let element = items[head]
             head += 1
@@ -45,14 +50,15 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
         }
     }
 
-    public init(capacity: Int) {
+    public init(capacity: Int, readable: Wakeup = Wakeup()) {
         precondition(capacity > 0)
         self.capacity = capacity
+        self.readable = readable
         state = Mutex(State())
     }
 
-    public var count: Int { state.withLock { $0.count } }
-    public var isEmpty: Bool { count == 0 }
+    @inlinable public var count: Int { state.withLock { $0.count } }
+    @inlinable public var isEmpty: Bool { state.withLock { $0.count == 0 } }
     public var hasRoom: Bool { state.withLock { $0.count < capacity } }
 
     // MARK: Sending
@@ -84,7 +90,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
     }
 
     /// Appends `element` unless the channel is full; false when it did not fit (count it).
-    public func trySend(_ element: Element) -> Bool {
+    @inlinable public func trySend(_ element: Element) -> Bool {
         let fits = state.withLock { $0.count < capacity && !$0.closed }
         guard fits else { return false }
         _ = enqueue(element)
@@ -93,7 +99,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
 
     /// Appends `element` even beyond `capacity` (rare outputs that must neither wait nor be
     /// lost: thermostat commands, control messages).
-    public func force(_ element: Element) { _ = enqueue(element) }
+    @inlinable public func force(_ element: Element) { _ = enqueue(element) }
 
     /// From one of our threads: appends `element`, then waits while the channel holds more
     /// than `capacity`, or until `stop` is set. False when stopped while waiting.
@@ -115,7 +121,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
     }
 
     /// True when there is room now; otherwise `wakeup` is signalled once room appears.
-    public func watchRoom(_ wakeup: Wakeup) -> Bool {
+    @inlinable public func watchRoom(_ wakeup: Wakeup) -> Bool {
         state.withLock { s in
             if s.count < capacity || s.closed { return true }
             if !s.roomWatchers.contains(where: { $0 === wakeup }) { s.roomWatchers.append(wakeup) }
@@ -125,40 +131,51 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
 
     /// Appends (or hands straight to a waiting async consumer); true when the channel now
     /// holds more than `capacity`.
-    private func enqueue(_ element: Element) -> Bool {
-        let (receiver, wasEmpty, over) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, Bool, Bool) in
+    @inlinable func enqueue(_ element: Element) -> Bool {
+        // The lock returns only non-generic values: a generic tuple would look up its type
+        // metadata at run time on every call (this is the hottest path of the gateway).
+        var receiver: CheckedContinuation<Element?, Never>? = nil
+        let count = state.withLock { s -> Int in
             if let r = s.receiver {
                 s.receiver = nil
-                return (r, false, false)
+                receiver = r
+                return 0
             }
             s.items.append(element)
-            return (nil, s.count == 1, s.count > capacity)
+            return s.count
         }
         if let receiver { receiver.resume(returning: element) }
-        if wasEmpty { readable.signal() }
-        return over
+        if count == 1 { readable.signal() }
+        return count > capacity
     }
 
     // MARK: Receiving
 
     /// Takes up to `max` elements without waiting (a consumer thread, after `readable` woke it).
-    public func take(max: Int = .max) -> [Element] {
-        let (taken, senders, watchers) = state.withLock { s -> ([Element], [CheckedContinuation<Void, Never>], [Wakeup]) in
-            var taken: [Element] = []
-            taken.reserveCapacity(Swift.min(max, s.count))
-            while taken.count < max, let e = s.popFirst() { taken.append(e) }
-            let (senders, watchers) = releaseWaiters(&s)
-            return (taken, senders, watchers)
+    @inlinable public func take(max: Int = .max) -> [Element] {
+        var taken: [Element] = []
+        var senders: [CheckedContinuation<Void, Never>] = []
+        var watchers: [Wakeup] = []
+        let any = state.withLock { s -> Bool in
+            guard s.count > 0 else { return false }
+            if max >= s.count, s.head == 0 {
+                swap(&taken, &s.items)  // the common case: everything, without copying
+            } else {
+                taken.reserveCapacity(Swift.min(max, s.count))
+                while taken.count < max, let e = s.popFirst() { taken.append(e) }
+            }
+            if s.head == s.items.count { s.items.removeAll(keepingCapacity: true); s.head = 0 }
+            releaseWaiters(&s, senders: &senders, watchers: &watchers)
+            return true
         }
+        guard any else { return [] }
         for c in senders { c.resume() }
         for w in watchers { w.signal() }
         return taken
     }
 
-    /// Wakes senders and watchers once the count is back within bounds.
-    private func releaseWaiters(_ s: inout State) -> ([CheckedContinuation<Void, Never>], [Wakeup]) {
-        var senders: [CheckedContinuation<Void, Never>] = []
-        var watchers: [Wakeup] = []
+    /// Hands out the senders and watchers to wake once the count is back within bounds.
+    @inlinable func releaseWaiters(_ s: inout State, senders: inout [CheckedContinuation<Void, Never>], watchers: inout [Wakeup]) {
         if s.count <= capacity, !s.senders.isEmpty {
             senders = s.senders.map(\.continuation)
             s.senders.removeAll()
@@ -167,21 +184,24 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
             watchers = s.roomWatchers
             s.roomWatchers.removeAll()
         }
-        return (senders, watchers)
     }
 
     /// The next element, suspending while there is none; nil once closed and empty. One consumer.
     public func next() async -> Element? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Element?, Never>) in
-                let (now, senders, watchers) = state.withLock { s -> (Element??, [CheckedContinuation<Void, Never>], [Wakeup]) in
+                var now: Element?? = nil
+                var senders: [CheckedContinuation<Void, Never>] = []
+                var watchers: [Wakeup] = []
+                state.withLock { s in
                     if let e = s.popFirst() {
-                        let (senders, watchers) = releaseWaiters(&s)
-                        return (.some(e), senders, watchers)
+                        now = .some(e)
+                        releaseWaiters(&s, senders: &senders, watchers: &watchers)
+                    } else if s.closed || Task.isCancelled {
+                        now = .some(nil)
+                    } else {
+                        s.receiver = c
                     }
-                    if s.closed || Task.isCancelled { return (.some(nil), [], []) }
-                    s.receiver = c
-                    return (nil, [], [])
                 }
                 for s in senders { s.resume() }
                 for w in watchers { w.signal() }
@@ -198,15 +218,19 @@ public final class BoundedChannel<Element: Sendable>: Sendable, AsyncSequence {
 
     /// No more elements: the consumer gets nil once empty, senders stop waiting.
     public func close() {
-        let (receiver, senders, watchers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>], [Wakeup]) in
+        var receiver: CheckedContinuation<Element?, Never>? = nil
+        var senders: [CheckedContinuation<Void, Never>] = []
+        var watchers: [Wakeup] = []
+        state.withLock { s in
             s.closed = true
-            let r = s.count == 0 ? s.receiver : nil
-            if r != nil { s.receiver = nil }
-            let senders = s.senders.map(\.continuation)
+            if s.count == 0 {
+                receiver = s.receiver
+                s.receiver = nil
+            }
+            senders = s.senders.map(\.continuation)
             s.senders.removeAll()
-            let watchers = s.roomWatchers
+            watchers = s.roomWatchers
             s.roomWatchers.removeAll()
-            return (r, senders, watchers)
         }
         receiver?.resume(returning: nil)
         for c in senders { c.resume() }

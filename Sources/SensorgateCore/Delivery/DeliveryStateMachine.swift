@@ -162,6 +162,9 @@ public struct DeliveryStateMachine: Sendable {
     // Memory
     private var queue = Ring<(event: OutboundEvent, at: Int64)>()
     private var pending: [Pending] = []
+    /// No pending event below this index still needs publishing (so the window does not scan
+    /// the published ones again on every refill).
+    private var pendingCursor = 0
     private var unpublishedPending = 0
     private var settledPending = 0
     private var livePending: Int { pending.count - settledPending }
@@ -277,6 +280,7 @@ public struct DeliveryStateMachine: Sendable {
             } else if let i = pendingIndex(f.event.seq), pending[i].published, !pending[i].settled {
                 pending[i].published = false
                 unpublishedPending += 1
+                pendingCursor = min(pendingCursor, i)
             }
         }
         flushQueue()
@@ -322,7 +326,11 @@ public struct DeliveryStateMachine: Sendable {
     /// dead-letter move failed).
     private mutating func sendAgain(_ event: OutboundEvent, saved: Bool) {
         if let i = pendingIndex(event.seq), !pending[i].settled {
-            if pending[i].published { pending[i].published = false; unpublishedPending += 1 }
+            if pending[i].published {
+                pending[i].published = false
+                unpublishedPending += 1
+                pendingCursor = min(pendingCursor, i)
+            }
         } else if saved {
             rewind(below: event.seq)
         } else {
@@ -391,6 +399,7 @@ public struct DeliveryStateMachine: Sendable {
         pending = merged.filter { !$0.settled }
         unpublishedPending = pending.filter { !$0.published }.count
         settledPending = 0
+        pendingCursor = 0
         deletes = batch.deletes + deletes
         droppedInMemory += batch.dropped
         retryAt = now + settings.retryDelay
@@ -476,6 +485,7 @@ public struct DeliveryStateMachine: Sendable {
             pending.removeAll()
             unpublishedPending = 0
             settledPending = 0
+            pendingCursor = 0
             finished = true
             return .finish(lost: lost)
         }
@@ -503,12 +513,14 @@ public struct DeliveryStateMachine: Sendable {
         guard !batch.isEmpty || !deletes.isEmpty || droppedInMemory > 0 else {
             pending = rest
             settledPending = 0
+            pendingCursor = 0
             return nil
         }
         inCommit = (batch, deletes, droppedInMemory)
         pending = rest
         unpublishedPending = rest.filter { !$0.published }.count
         settledPending = 0
+        pendingCursor = 0
         let commit = Commit(append: batch.map(\.event), delete: deletes,
                             nextSeq: settings.mode == .always ? batch.last.map { $0.event.seq + 1 } : nil,
                             droppedInMemory: droppedInMemory)
@@ -533,12 +545,11 @@ public struct DeliveryStateMachine: Sendable {
         // Stored rows and (mode offline) pending events not yet published, merged in seq order:
         // an event that came back from a lost connection while the disk is full is older than
         // rows stored meanwhile.
-        var p = 0
         let direct = settings.mode == .offline && unpublishedPending > 0
         func nextPending() -> Int? {
             guard direct else { return nil }
-            while p < pending.count, pending[p].published || pending[p].settled { p += 1 }
-            return p < pending.count ? p : nil
+            while pendingCursor < pending.count, pending[pendingCursor].published || pending[pendingCursor].settled { pendingCursor += 1 }
+            return pendingCursor < pending.count ? pendingCursor : nil
         }
         while room > 0 {
             if let row = readahead.first, inflight[row.seq] != nil || deleteSet.contains(row.seq) {
@@ -632,10 +643,15 @@ public struct DeliveryStateMachine: Sendable {
             let i = insertionIndex(event.seq)
             if i < pending.count, pending[i].event.seq == event.seq {
                 // Already waiting (a saved copy): it needs publishing again.
-                if !published, pending[i].published, !pending[i].settled { pending[i].published = false; unpublishedPending += 1 }
+                if !published, pending[i].published, !pending[i].settled {
+                    pending[i].published = false
+                    unpublishedPending += 1
+                    pendingCursor = min(pendingCursor, i)
+                }
                 return
             }
             pending.insert(entry, at: i)
+            if i <= pendingCursor { pendingCursor = published ? pendingCursor + 1 : i }
         } else {
             pending.append(entry)
         }
@@ -666,6 +682,7 @@ public struct DeliveryStateMachine: Sendable {
         if settledPending == pending.count {
             pending.removeAll(keepingCapacity: true)
             settledPending = 0
+            pendingCursor = 0
             if deletes.isEmpty, droppedInMemory == 0 { pendingSince = nil }
         }
     }
@@ -728,6 +745,7 @@ public struct DeliveryStateMachine: Sendable {
         }
         pending.removeAll { $0.settled && !$0.published }
         settledPending = pending.filter(\.settled).count
+        pendingCursor = 0
         counters.dropped += dropped
         droppedInMemory += dropped
     }

@@ -90,11 +90,13 @@ final class MQTTForwarder {
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
     }
 
+    /// The inbox, the commands and the control channel share one wake-up (Gateway makes them
+    /// so): one fd to poll beside the socket, one read to clear it.
     func run() {
         while true {
             var now = MQTTSession.now()
-            takeControl(at: now)
             inbox.readable.reset()
+            takeControl(at: now)
             let events = inbox.take(max: 4_096)
             if !events.isEmpty { machine.eventsArrived(events, at: now) }
             takeCommands()
@@ -141,15 +143,13 @@ final class MQTTForwarder {
             sendCommands()
             publishStatus()
             let more = !inbox.isEmpty
-            for event in session.poll(wakeFDs: [inbox.readable.fd, commands.readable.fd, control.readable.fd],
-                                      until: more ? MQTTSession.now() : wake) {
+            for event in session.poll(wakeFDs: [inbox.readable.fd], until: more ? MQTTSession.now() : wake) {
                 handle(event)
             }
         }
     }
 
     private func takeControl(at now: Int64) {
-        control.readable.reset()
         for message in control.take() {
             switch message {
             case .reconfigure(let new):
@@ -167,7 +167,6 @@ final class MQTTForwarder {
     }
 
     private func takeCommands() {
-        commands.readable.reset()
         for command in commands.take() where commandQueue.add(command) {
             if commandQueue.dropped == 1 || isPowerOfTen(commandQueue.dropped) {
                 logger.warning("more than \(CommandQueue.limit) rule publishes waiting for the broker: dropped the oldest (\(commandQueue.dropped) so far)")

@@ -59,6 +59,8 @@ final class EventPipeline {
     private let actuators: Actuators
     private let bootID = WallClock.bootID()
     private var lastSave: Int64 = 0
+    /// When `tick` next has something to do (CLOCK_BOOTTIME ms).
+    private var nextTick: Int64 = 0
     private var stateErrorLogged = false
     private let console: Bool
     /// Devices with failures since their last reading: the next reading says they are back.
@@ -81,18 +83,18 @@ final class EventPipeline {
     // MARK: The loop
 
     /// Runs until `.stop`: readings while the forwarder has room, control messages, rule timers.
+    /// `inbox` and `control` share one wake-up (Gateway makes them so).
     func run(inbox: BoundedChannel<AdapterOutput>, control: BoundedChannel<PipelineControl>) {
         let room = Wakeup()
         startRules()
         while true {
-            control.readable.reset()
+            inbox.readable.reset()
             for message in control.take() {
                 switch message {
                 case .reconfigure(let config, let done):
                     reconfigure(config)
                     done.resume()
                 case .stop:
-                    inbox.readable.reset()
                     for output in inbox.take() { accept(output) }
                     stopRules()
                     close()
@@ -102,14 +104,15 @@ final class EventPipeline {
             var busy = false
             let hasRoom = outbox?.watchRoom(room) ?? true
             if hasRoom {
-                inbox.readable.reset()
                 let batch = inbox.take(max: 256)
                 for output in batch { accept(output) }
                 busy = !inbox.isEmpty
             }
-            let wait = tickRules()
+            let wait = tickRulesIfDue()
             if busy { continue }
-            _ = Wakeup.poll(hasRoom ? [inbox.readable.fd, control.readable.fd] : [room.fd, control.readable.fd], timeout: wait)
+            // Without room only control messages and the room itself wake us (an arriving reading
+            // may, too: the loop then finds no room and waits again).
+            _ = Wakeup.poll(hasRoom ? [inbox.readable.fd] : [room.fd, inbox.readable.fd], timeout: wait)
             room.reset()
         }
     }
@@ -134,15 +137,20 @@ final class EventPipeline {
         saveRuleState(at: now)
     }
 
-    /// Fires due timers; returns how long until the next one may fire (at most a second, so
-    /// time windows follow the wall clock closely).
-    private func tickRules() -> Duration {
+    /// Fires timers that are due; returns how long until the next one may fire (at most a
+    /// second, so time windows follow the wall clock closely). Between deadlines it costs one
+    /// clock read, however many readings pass.
+    private func tickRulesIfDue() -> Duration {
         guard rules.hasState else { return .seconds(1) }
-        let now = WallClock.ruleInstant()
-        apply(rules.tick(at: now), at: now)
-        if now.monotonic - lastSave >= 1000 { saveRuleState(at: now) }
-        let next = rules.nextDeadline(after: now).map { $0 - now.monotonic } ?? 1000
-        return .milliseconds(max(1, min(1000, next)))
+        let boot = WallClock.bootMilliseconds()
+        if boot >= nextTick {
+            let now = WallClock.ruleInstant()
+            apply(rules.tick(at: now), at: now)
+            if now.monotonic - lastSave >= 1000 { saveRuleState(at: now) }
+            let next = rules.nextDeadline(after: now).map { $0 - now.monotonic } ?? 1000
+            nextTick = now.monotonic + max(1, min(1000, next))
+        }
+        return .milliseconds(max(1, nextTick - boot))
     }
 
     /// Fail-safe at a clean stop: every thermostat output goes off (nobody will watch it), and

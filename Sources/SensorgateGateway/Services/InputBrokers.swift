@@ -59,14 +59,13 @@ public final class InputBrokersService: Service, Sendable {
     /// any more are disconnected. `main` supplies client id and credentials.
     func update(main: MQTTSettings?, password: String?, subscriptions: [BrokerURL: [MQTTSession.Subscription]]) {
         let logger = self.logger
-        let stopped = brokers.withLock { running -> [Task<Void, Never>] in
-            var stopped: [Task<Void, Never>] = []
+        brokers.withLock { running in
+            // A broker no device names any more is disconnected; its thread ends by itself.
             for (url, broker) in running where subscriptions[url] == nil {
                 broker.control.force(.stop)
-                stopped.append(broker.thread)
                 running[url] = nil
             }
-            guard let main else { return stopped }
+            guard let main else { return }
             for (url, list) in subscriptions {
                 var settings = main
                 settings.host = url.host
@@ -89,9 +88,7 @@ public final class InputBrokersService: Service, Sendable {
                 }
                 running[url] = Running(control: control, thread: thread)
             }
-            return stopped
         }
-        _ = stopped
     }
 
     public func run() async throws {
