@@ -6,7 +6,7 @@ CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
 
-.PHONY: all deps build release run test check bench clean
+.PHONY: all deps build release run test torture check bench clean
 
 all: build
 
@@ -43,6 +43,12 @@ check: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The torture suite at length (`make test` runs its short form): link faults, broker and gateway
+# kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.
+torture: deps
+	$(SWIFT) build --build-tests
+	SENSORGATE_TORTURE=full $(SWIFT) test --skip-build --filter TortureTests
 
 # Release build, the libmosquitto floor programs (Benchmarks/floor), then every benchmark against
 # its own mosquitto on loopback; prints a table and writes var/bench.json. Never fails on a missed target.

@@ -51,6 +51,15 @@ final class Broker {
         while Date() < deadline, !Broker.accepts(port) { Thread.sleep(forTimeInterval: 0.02) }
     }
 
+    /// SIGKILL by PID: no goodbye, sessions as of the last autosave (every second).
+    func kill9() {
+        guard let pid else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        self.pid = nil
+    }
+
     /// SIGTERM by PID; mosquitto saves its sessions on the way out.
     func stop() {
         guard let pid else { return }

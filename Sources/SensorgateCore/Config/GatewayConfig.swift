@@ -39,6 +39,8 @@ public struct MQTTSettings: Sendable {
     public var topicPrefix: String
     public var keepalive: Duration
     public var maxInflight: Int
+    /// Messages in flight and no PUBACK for this long: the link is stalled; reconnect.
+    public var ackTimeout: Duration = .seconds(10)
 }
 
 public struct TLSSettings: Sendable {
@@ -65,6 +67,8 @@ public struct BufferSettings: Sendable {
     public var maxBytes: Int64 = 256 * 1024 * 1024
     public var onFull: OnFull = .dropOldest
     public var sync: Sync = .normal
+    /// Mode offline: an event not acknowledged this long is written to the buffer as well.
+    public var saveAfter: Duration = .seconds(1)
 
     public init() {}
 }

@@ -62,15 +62,22 @@ extension RuleEngine {
         return w.string
     }
 
+    /// Why saved state cannot be used at all (not JSON, another version), nil when it can.
+    public static func unusableState(_ text: String) -> String? {
+        let root: JSONValue
+        do { root = try JSONParser.parse(text) } catch { return "the saved rule state is not JSON (\(error))" }
+        guard root["version"]?.doubleValue == Self.stateVersion else { return "the saved rule state has an unknown version" }
+        return nil
+    }
+
     /// Takes over saved state for the devices, rules and thermostats that still exist.
     /// `elapsed` is how long the gateway was stopped: cooldowns and thermostat switch times count
     /// it (the relay kept its state while nobody watched); silence timers (`for`, `no_motion`,
     /// `stale`) do not, because nothing could be heard then. Returns what could not be restored.
     @discardableResult
     public mutating func restoreState(json text: String, at now: RuleInstant, elapsed: Int64) -> [String] {
-        let root: JSONValue
-        do { root = try JSONParser.parse(text) } catch { return ["the saved rule state is not JSON (\(error)); starting fresh"] }
-        guard root["version"]?.doubleValue == Self.stateVersion else { return ["the saved rule state has an unknown version; starting fresh"] }
+        if let problem = Self.unusableState(text) { return [problem + "; starting fresh"] }
+        guard let root = try? JSONParser.parse(text) else { return [] }
         let t = now.monotonic
         let elapsed = max(0, elapsed)
         func instant(_ v: JSONValue?, counting downtime: Bool = false) -> Int64? {

@@ -125,10 +125,15 @@ final class EventPipeline {
         let now = WallClock.ruleInstant()
         do {
             if let saved = try state.ruleState.load() {
-                let elapsed = saved.elapsed(nowWall: now.wall.millisecondsSinceEpoch, nowBoot: now.monotonic, bootID: bootID)
-                for problem in rules.restoreState(json: saved.json, at: now, elapsed: elapsed) { logger.warning("\(problem)") }
-                let raised = rules.raisedAlerts.count
-                logger.info("rule state restored (saved \(DurationText.format(.seconds(elapsed / 1000))) ago\(raised > 0 ? "; \(raised) alert(s) still raised" : ""))")
+                if let problem = RuleEngine.unusableState(saved.json) {
+                    logger.warning("\(problem) in \(state.database.path); rules and thermostats start fresh")
+                } else {
+                    let elapsed = saved.elapsed(nowWall: now.wall.millisecondsSinceEpoch, nowBoot: now.monotonic, bootID: bootID)
+                    for problem in rules.restoreState(json: saved.json, at: now, elapsed: elapsed ?? 0) { logger.warning("\(problem)") }
+                    let raised = rules.raisedAlerts.count
+                    let ago = elapsed.map { "saved \(DurationText.format(.seconds($0 / 1000))) ago" } ?? "saved at an implausible time: the downtime is not counted"
+                    logger.info("rule state restored (\(ago)\(raised > 0 ? "; \(raised) alert(s) still raised" : ""))")
+                }
             }
         } catch {
             logger.error("cannot read the saved rule state in \(state.database.path): \(error); rules start fresh")
@@ -252,7 +257,7 @@ final class EventPipeline {
         let now = WallClock.now()
         let seq: UInt64
         do {
-            seq = try state.sequence.next()
+            seq = try nextSeq()
         } catch {
             countFailure(device: subject, reason: .sequenceError,
                          detail: "cannot reserve an event sequence number in \(state.database.path): \(error); event not emitted")
@@ -281,9 +286,30 @@ final class EventPipeline {
         }
     }
 
-    /// Records the exact next seq so a clean restart leaves no gap.
+    /// The next seq; on a full disk the state directory's reserve is freed once so the sequence
+    /// can still reserve its block.
+    private func nextSeq() throws(SQLiteError) -> UInt64 {
+        do {
+            return try state.sequence.next()
+        } catch {
+            guard error.isDiskFull, state.reserve.release() else { throw error }
+            logger.warning("disk full: released the 1 MB reserve in the state directory so events keep their sequence numbers; free some space")
+            return try state.sequence.next()
+        }
+    }
+
+    /// Records the exact next seq so a clean restart leaves no gap (on a full disk, with the
+    /// reserve's room).
     private func close() {
-        do { try state.sequence.close() } catch { logger.error("cannot save the event sequence: \(error)") }
+        do {
+            try state.sequence.close()
+        } catch {
+            var failure = error
+            if error.isDiskFull, state.reserve.release() {
+                do { try state.sequence.close(); summary.nextSeq = state.sequence.peek; return } catch { failure = error }
+            }
+            logger.error("cannot save the event sequence: \(failure); the next start skips ahead (no seq repeats)")
+        }
         summary.nextSeq = state.sequence.peek
     }
 }
