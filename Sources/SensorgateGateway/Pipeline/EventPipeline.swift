@@ -231,10 +231,10 @@ final class EventPipeline {
             case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
             case .motion: data = .motion(location: locations[reading.deviceID])
             }
-            if let failures = failingSince.removeValue(forKey: reading.deviceID) {
+            if emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true),
+               let failures = failingSince.removeValue(forKey: reading.deviceID) {
                 logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)", metadata: ["device": "\(reading.deviceID)"])
             }
-            emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true)
         case .failure(let device, let reason, let detail):
             countFailure(device: device, reason: reason, detail: detail)
         }
@@ -253,7 +253,9 @@ final class EventPipeline {
     }
 
     /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
-    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) {
+    /// False when it could not be given a seq (counted as a failure).
+    @discardableResult
+    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Bool {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -261,7 +263,7 @@ final class EventPipeline {
         } catch {
             countFailure(device: subject, reason: .sequenceError,
                          detail: "cannot reserve an event sequence number in \(state.database.path): \(error); event not emitted")
-            return
+            return false
         }
         if clockCheckedAt.map({ now.millisecondsSinceEpoch - $0 >= 10_000 || now.millisecondsSinceEpoch < $0 }) ?? true {
             let synced = WallClock.isSynchronized()
@@ -284,6 +286,7 @@ final class EventPipeline {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant)
         }
+        return true
     }
 
     /// The next seq; on a full disk the state directory's reserve is freed once so the sequence
