@@ -6,7 +6,7 @@ CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
 
-.PHONY: all deps build release run test torture check bench clean
+.PHONY: all deps build release run test torture fuzz check bench clean
 
 all: build
 
@@ -62,6 +62,30 @@ bench: deps
 		$(CC) -O2 -Wall -o .build/bench-floor/$$p Benchmarks/floor/$$p.c $$(pkg-config --cflags --libs libmosquitto) || exit 1; \
 	done
 	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --floor .build/bench-floor --out var/bench.json
+
+# libFuzzer on the parsers of untrusted input, FUZZ_SECONDS each (default 60), seeded from the
+# test fixtures; findings land in var/fuzz/<target>/ (crash-*), to become regression tests.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN      = $(shell $(SWIFT) build --scratch-path .build-fuzz -c release --show-bin-path 2>/dev/null)
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz -c release --product sensorgate-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -D -Xswiftc FUZZING
+	@for t in config profiles json recorded; do \
+		mkdir -p var/fuzz/$$t/corpus; \
+		case $$t in \
+			config) cp Config/*.yaml Tests/SensorgateGatewayTests/Fixtures/configs/*.yaml var/fuzz/$$t/corpus/ ;; \
+			profiles) cp -r Tests/SensorgateAdaptersTests/Fixtures/sys/bus/w1/devices/*/w1_slave var/fuzz/$$t/corpus/ 2>/dev/null; \
+				printf 'T=21.50\r\n' > var/fuzz/$$t/corpus/serial; printf '{"state":{"temperature":21.5}}' > var/fuzz/$$t/corpus/json; \
+				printf '48312\n' > var/fuzz/$$t/corpus/int ;; \
+			json) printf '{"temperature":21.86,"humidity":56,"a":[1,2,{"b":null}],"s":"\\u00e9"}' > var/fuzz/$$t/corpus/z2m ;; \
+			recorded) head -50 Config/example-day.jsonl > var/fuzz/$$t/corpus/day ;; \
+		esac; \
+		echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		FUZZ_TARGET=$$t LSAN_OPTIONS=suppressions=Tests/Fuzz/lsan.supp $(FUZZ_BIN)/sensorgate-fuzz var/fuzz/$$t/corpus \
+			-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=var/fuzz/$$t/ -print_final_stats=1 > var/fuzz/$$t.log 2>&1; \
+		status=$$?; grep -E "^Done|stat::peak_rss|ERROR|SUMMARY" var/fuzz/$$t.log; \
+		if [ $$status -ne 0 ]; then echo "fuzz target $$t failed (var/fuzz/$$t.log, inputs in var/fuzz/$$t/)"; exit 1; fi; \
+	done
 
 clean:
 	$(SWIFT) package clean
