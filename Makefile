@@ -70,7 +70,7 @@ FUZZ_BIN      = $(shell $(SWIFT) build --scratch-path .build-fuzz -c release --s
 fuzz: deps
 	$(SWIFT) build --scratch-path .build-fuzz -c release --product sensorgate-fuzz \
 		-Xswiftc -sanitize=fuzzer,address -Xswiftc -D -Xswiftc FUZZING
-	@for t in config profiles json recorded; do \
+	@for t in config profiles json rulestate recorded; do \
 		mkdir -p var/fuzz/$$t/corpus; \
 		case $$t in \
 			config) cp Config/*.yaml Tests/SensorgateGatewayTests/Fixtures/configs/*.yaml var/fuzz/$$t/corpus/ ;; \
@@ -79,6 +79,7 @@ fuzz: deps
 				printf '48312\n' > var/fuzz/$$t/corpus/int ;; \
 			json) printf '{"temperature":21.86,"humidity":56,"a":[1,2,{"b":null}],"s":"\\u00e9"}' > var/fuzz/$$t/corpus/z2m ;; \
 			recorded) head -50 Config/example-day.jsonl > var/fuzz/$$t/corpus/day ;; \
+			rulestate) printf '{"version":1,"devices":{"t":{"seen_age":5,"celsius":20}},"rules":{"hot":{"active":true,"fired":true,"raised":[],"leaves":{},"raise_age":3}},"thermostats":{"heat":{"output":true,"reading_age":2,"switch_age":9,"holds":[]}}}' > var/fuzz/$$t/corpus/state ;; \
 		esac; \
 		echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
 		FUZZ_TARGET=$$t LSAN_OPTIONS=suppressions=Tests/Fuzz/lsan.supp $(FUZZ_BIN)/sensorgate-fuzz var/fuzz/$$t/corpus \

@@ -36,6 +36,23 @@ let decoders: [ReadingDecoder] = [
     try! ReadingDecoder(spec: ReadingSpec(event: .temperatureReading, format: .float, unit: .fahrenheit)),
 ]
 
+/// Example.yaml's rules and thermostats, for restoring fuzzed rule state into.
+let ruleConfig: GatewayConfig = {
+    let result = ConfigLoader(files: FuzzFiles(config: """
+        gateway: { id: fuzz }
+        devices:
+          - { id: t, adapter: simulated, kind: temperature }
+          - { id: m, adapter: simulated, kind: motion }
+        rules:
+          - { name: hot, when: { temperature: { device: t, above: 25, for: 10s } }, then: [ { alert: { message: hot } } ], cooldown: 1m }
+          - { name: quiet, when: { no_motion: { device: m, for: 1m } }, then: [ { thermostat: { name: heat, target: 17 } } ] }
+        thermostats:
+          - { name: heat, device: t, target: 21, max_run: 1h, actuator: { gpio: { chip: /dev/gpiochip0, line: 27 } } }
+        """), environment: [:], adapters: AdapterRegistry.all).load(path: "/fuzz/gateway.yaml")
+    guard let config = result.config else { fatalError("the fuzz harness config has errors: \(result.diagnostics)") }
+    return config
+}()
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -55,10 +72,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             // What the writer writes, the parser reads back to the same value.
             guard let again = try? JSONParser.parse(w.bytes), again == value else { fatalError("JSON round trip failed") }
         }
+    case "rulestate":
+        // Saved rule state read back after damage: never a trap.
+        var engine = RuleEngine(config: ruleConfig, start: RuleInstant(wall: Timestamp(millisecondsSinceEpoch: 1_795_694_400_000)))
+        _ = engine.restoreState(json: text, at: RuleInstant(wall: Timestamp(millisecondsSinceEpoch: 1_795_694_500_000)), elapsed: 1_000)
+        _ = engine.tick(at: RuleInstant(wall: Timestamp(millisecondsSinceEpoch: 1_795_694_600_000)))
     case "recorded":
         for (i, line) in text.split(separator: "\n").enumerated() { _ = try? RecordedEvents.parse(line, line: i + 1) }
     default:
-        fatalError("FUZZ_TARGET must be config, profiles, json or recorded")
+        fatalError("FUZZ_TARGET must be config, profiles, json, rulestate or recorded")
     }
     return 0
 }

@@ -80,9 +80,14 @@ extension RuleEngine {
         guard let root = try? JSONParser.parse(text) else { return [] }
         let t = now.monotonic
         let elapsed = max(0, elapsed)
+        /// An age in ms from the file; nil for one that cannot be true (damaged state must not trap).
+        func milliseconds(_ v: JSONValue?) -> Int64? {
+            guard let ms = v?.doubleValue, ms.isFinite, ms >= 0, ms < 1e13 else { return nil }
+            return Int64(ms)
+        }
         func instant(_ v: JSONValue?, counting downtime: Bool = false) -> Int64? {
-            guard let age = v?.doubleValue, age.isFinite else { return nil }
-            return t - Int64(age) - (downtime ? elapsed : 0)
+            guard let age = milliseconds(v) else { return nil }
+            return t - age - (downtime ? elapsed : 0)
         }
         func alert(_ v: JSONValue?) -> AlertData? {
             guard let v, let rule = v["rule"]?.stringValue, let message = v["message"]?.stringValue,
@@ -120,7 +125,7 @@ extension RuleEngine {
         for i in thermostats.indices {
             let name = thermostats[i].config.name
             guard let saved = root["thermostats"]?[name] else { continue }
-            guard case .bool(let on)? = saved["output"], let readingAge = saved["reading_age"]?.doubleValue else {
+            guard case .bool(let on)? = saved["output"], let readingAge = milliseconds(saved["reading_age"]) else {
                 problems.append("thermostat '\(name)': saved state is incomplete; starting with output off")
                 continue
             }
@@ -134,8 +139,8 @@ extension RuleEngine {
                                        mode: h["mode"]?.stringValue.flatMap(ThermostatMode.init(rawValue:))))
                 }
             }
-            thermostats[i].restore(.init(outputOn: on, switchAge: saved["switch_age"]?.doubleValue.map { Int64($0) },
-                                         readingAge: Int64(readingAge), celsius: saved["celsius"]?.doubleValue, holds: holds,
+            thermostats[i].restore(.init(outputOn: on, switchAge: milliseconds(saved["switch_age"]),
+                                         readingAge: readingAge, celsius: saved["celsius"]?.doubleValue, holds: holds,
                                          staleAlert: alert(saved["stale_alert"]), maxRunAlert: alert(saved["max_run_alert"])),
                                    at: t, elapsed: elapsed)
         }
