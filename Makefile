@@ -6,7 +6,7 @@ CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
 
-.PHONY: all deps build release run test torture fuzz check bench clean
+.PHONY: all deps build release run test torture fuzz soak check bench clean
 
 all: build
 
@@ -62,6 +62,14 @@ bench: deps
 		$(CC) -O2 -Wall -o .build/bench-floor/$$p Benchmarks/floor/$$p.c $$(pkg-config --cflags --libs libmosquitto) || exit 1; \
 	done
 	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --floor .build/bench-floor --out var/bench.json
+
+# A long run (DURATION=1h, 30m, 600s) at a few hundred events/s with the broker restarted every few
+# minutes and the link faulted between: RSS and its slope, fds, threads, p99 latency, losses.
+DURATION ?= 1h
+soak: deps
+	$(SWIFT) build -c release --product sensorgate
+	$(SWIFT) build -c release --product sensorgate-bench
+	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --soak $(DURATION)
 
 # libFuzzer on the parsers of untrusted input, FUZZ_SECONDS each (default 60), seeded from the
 # test fixtures; findings land in var/fuzz/<target>/ (crash-*), to become regression tests.
