@@ -398,7 +398,7 @@ import Testing
         #expect(!gateway.output.contains("Unknown error"))
     }
 
-    /// Random mutations of a valid config: `check` answers 0 or 1 quickly and never crashes.
+    /// Random mutations of a valid config: `check` answers 0 or 1, never crashes and never hangs.
     @Test func mutatedConfigsNeverCrashTheLoader() async throws {
         let dir = try TemporaryDirectory()
         let valid = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("configs/valid-everything.yaml"), encoding: .utf8)
@@ -416,10 +416,10 @@ import Testing
                 }
             }
             let file = try dir.write("mutant-\(i).yaml", String(decoding: bytes, as: UTF8.self))
-            let started = Date()
-            let (status, output) = try await runSensorgate(["check", "--config", file.path], environment: ["MQTT_PASSWORD": "x"])
+            // A hang is killed after 60 s and fails as a signal exit; how long a check takes on a
+            // loaded machine is not this test's business (make bench times the loader).
+            let (status, output) = try await runSensorgate(["check", "--config", file.path], environment: ["MQTT_PASSWORD": "x"], timeout: 60)
             #expect(status == 0 || status == 1, "check exited \(status) on mutant \(i): \(output.suffix(300))")
-            #expect(Date().timeIntervalSince(started) < 10)
         }
     }
 }

@@ -204,7 +204,7 @@ final class ConfigLoading {
             reader.error("'topic_prefix' may not contain the wildcards + or #", at: tp.location)
             ok = false
         }
-        var keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5)) } ?? .seconds(30)
+        var keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5), maximum: nil) } ?? .seconds(30)
         if let kv = t["keepalive"], keepalive > .seconds(65_535) {
             // MQTT carries the keepalive in 16 bits; more would overflow (and never connect).
             reader.error("'keepalive' must be at most 18h12m15s (65535 s, the most MQTT allows), got \(kv.shown)", at: kv.location)

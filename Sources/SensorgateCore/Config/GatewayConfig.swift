@@ -150,6 +150,11 @@ public struct ThermostatConfig: Sendable {
     public var maxRun: Duration?
     public var actuator: ActuatorConfig
 
+    /// Targets a thermostat accepts, in °C: from absolute zero to what a kiln's thermocouple reads.
+    public static let targets: ClosedRange<Double> = -273.15 ... 2000
+    /// Hysteresis bands it accepts, in °C.
+    public static let hystereses: ClosedRange<Double> = 0 ... 100
+
     public init(name: String, device: String, mode: ThermostatMode, target: Double, hysteresis: Double, minOn: Duration,
                 minOff: Duration, staleAfter: Duration, maxRun: Duration?, actuator: ActuatorConfig) {
         self.name = name
