@@ -69,6 +69,10 @@ final class MQTTForwarder {
     private let control: BoundedChannel<ForwarderControl>
     private let status: ForwarderStatus
     private let pressure: Pressure
+    /// Since when events have been left in the inbox because memory was full (see run).
+    private var heldSince: Int64? = nil
+    /// A backlog being sent after a connect: since when, and how many events it held then.
+    private var draining: (since: Int64, count: Int)? = nil
     private let logger: Logger
     private let session: MQTTSession
     private var machine: DeliveryStateMachine
@@ -108,8 +112,20 @@ final class MQTTForwarder {
             var now = MQTTSession.now()
             inbox.readable.reset()
             takeControl(at: now)
-            let events = inbox.take(max: 4_096)
+            // While the broker keeps up, take only what memory holds: the rest waits in the inbox
+            // and slows the pipeline, instead of sending the memory queue to disk. Whatever it
+            // costs (SQLite), the inbox is taken once half full, so sources that cannot wait
+            // (MQTT inputs) never overflow behind a slow broker, and once events have waited there
+            // half of save_after, so nothing stays unsaved longer than it says.
+            var limit = 4_096
+            if let room = machine.memoryRoom, inbox.count < inbox.capacity / 2,
+               now - (heldSince ?? now) < machine.settings.saveAfter / 2 {
+                limit = min(limit, room)
+            }
+            let events = inbox.take(max: limit)
             if !events.isEmpty { machine.eventsArrived(events, at: now) }
+            let heldBack = !inbox.isEmpty
+            heldSince = heldBack ? heldSince ?? now : nil
             takeCommands()
             var wake: Int64? = nil
             actions: while true {
@@ -152,10 +168,18 @@ final class MQTTForwarder {
                 }
             }
             sendCommands()
-            publishStatus()
+            if let d = draining, machine.storedCount == 0 {
+                let ms = MQTTSession.now() - d.since
+                logger.notice("the buffer is empty again: \(d.count) buffered event(s) sent in \(ms / 1000).\(ms % 1000 / 100) s")
+                draining = nil
+            }
+            publishStatus(heldBack: heldBack)
             writeRecord(force: false)
-            let more = !inbox.isEmpty
-            for event in session.poll(wakeFDs: [inbox.readable.fd], until: more ? MQTTSession.now() : wake) {
+            // Events left in the inbox: back as soon as memory has room (an acknowledgement
+            // wakes us), and at least every 50 ms to see whether the inbox is filling up.
+            let more = heldBack ? machine.memoryRoom.map { $0 > 0 } ?? true : !inbox.isEmpty
+            let until = more ? MQTTSession.now() : heldBack ? min(wake ?? .max, MQTTSession.now() + 50) : wake
+            for event in session.poll(wakeFDs: [inbox.readable.fd], until: until) {
                 handle(event)
             }
         }
@@ -240,7 +264,10 @@ final class MQTTForwarder {
         case .connected:
             mids.removeAll()
             let stored = machine.storedCount
-            if stored > 0 { logger.notice("sending \(stored) buffered event(s) first") }
+            if stored > 0 {
+                logger.notice("sending \(stored) buffered event(s) first")
+                draining = (now, stored)
+            }
             machine.connected(at: now)
             _ = session.publish(topic: settings.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
             commandQueue.connected()
@@ -254,13 +281,14 @@ final class MQTTForwarder {
     private func connectionLost(at now: Int64) {
         guard machine.connected else { return }
         mids.removeAll()
+        draining = nil
         machine.connectionLost(at: now)
     }
 
-    private func publishStatus() {
+    private func publishStatus(heldBack: Bool = false) {
         status.update(.init(connected: session.isConnected, attempted: session.attempts > 0, connects: session.connects,
                             stored: machine.storedCount, counters: machine.counters))
-        pressure.set(machine.underPressure)
+        pressure.set(machine.underPressure || heldBack)
     }
 
     /// Tells sensorgate.db how far this buffer has got (see BufferRecord): a later start that
@@ -269,10 +297,11 @@ final class MQTTForwarder {
         guard let record, buffer.generation != recordedGeneration else { return }
         let now = MQTTSession.now()
         guard force || now - recordedAt >= 1_000 else { return }
+        // A failed write (a full disk) is retried a second later too, not on every turn of the loop.
+        recordedAt = now
         do {
             try record.write(.init(generation: buffer.generation, count: buffer.eventCount, newest: buffer.newestSeq))
             recordedGeneration = buffer.generation
-            recordedAt = now
         } catch {
             logger.debug("cannot record the buffer's state in sensorgate.db: \(error)")
         }
