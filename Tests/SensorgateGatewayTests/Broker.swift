@@ -36,6 +36,7 @@ final class Broker {
             persistence true
             persistence_location \(dir.url.path)/
             autosave_interval 1
+            max_queued_messages 1000000
             \(durable ? "autosave_on_changes true" : "")
             user root
             log_dest stderr
