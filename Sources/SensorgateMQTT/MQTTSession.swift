@@ -212,7 +212,9 @@ public final class MQTTSession {
             failure = "the connection could not be set up"
         }
         if let started = attemptStarted, !isConnected, connection != nil, failure == nil, now - started >= connectTimeout {
-            failure = "no answer within \(DurationText.format(.milliseconds(connectTimeout))) (a firewall, or the wrong port?)"
+            failure = socketReady
+                ? "the TCP connection was accepted but the broker did not answer the CONNECT within \(DurationText.format(.milliseconds(connectTimeout)))"
+                : "no answer within \(DurationText.format(.milliseconds(connectTimeout))) (a firewall, or the wrong port?)"
         }
         if let reason = failure {
             failure = nil
@@ -382,7 +384,12 @@ public final class MQTTSession {
         let delay = policy.ended(at: now, using: &random)
         let next = Self.name(brokers[selection.connectionEnded()])
         let retry = next == name ? "retrying in \(DurationText.format(delay))" : "trying \(next) in \(DurationText.format(delay))"
-        let line = wasConnected ? "lost the broker \(name): \(reason)" : "cannot connect to \(name): \(reason)"
+        var line = wasConnected ? "lost the broker \(name): \(reason)" : "cannot connect to \(name): \(reason)"
+        if !wasConnected, socketReady, options.protocolV5, !options.useTLS, !reason.contains("refused the connection") {
+            // RabbitMQ closes an MQTT 5 CONNECT unanswered; amqtt answers it in 3.1.1's format,
+            // which libmosquitto does not take for a CONNACK.
+            line += " (a broker that speaks only MQTT 3.1.1 does this to an MQTT 5 CONNECT: try 'protocol: 3.1.1')"
+        }
         let repeats = (failureRepeats[index] ?? 0) + 1
         if wasConnected || line != lastFailure[index] {
             lastFailure[index] = wasConnected ? nil : line
