@@ -34,8 +34,17 @@ import Testing
             let broker = try Broker()
             return Running(port: broker.port, keep: broker, stop: {})
         case .rabbitMQ:
-            let cluster = try await RabbitMQCluster.start()
-            return Running(port: cluster.mqttPorts[1], keep: cluster, stop: { await cluster.stop() })
+            await ClusterTurn.shared.acquire()
+            do {
+                let cluster = try await RabbitMQCluster.start()
+                return Running(port: cluster.mqttPorts[1], keep: cluster, stop: {
+                    await cluster.stop()
+                    await ClusterTurn.shared.release()
+                })
+            } catch {
+                await ClusterTurn.shared.release()
+                throw error
+            }
         case .amqtt:
             let broker = try AMQTTBroker()
             return Running(port: broker.port, keep: broker, stop: {})
@@ -63,6 +72,16 @@ import Testing
     @Test(arguments: enabledKinds)
     func forwardingStatusInputRedeliveryAndWill(_ kind: Kind) async throws {
         let broker = try await Self.start(kind)
+        do {
+            try await exercise(kind, broker)
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+
+    func exercise(_ kind: Kind, _ broker: Running) async throws {
         let subscriber = try Subscriber(port: broker.port, extra: ["-V", kind.clientVersion] + kind.username)
         let proxy = try FaultProxy(to: broker.port)
         let dir = try TemporaryDirectory()
@@ -78,6 +97,7 @@ import Testing
               - { id: living, adapter: simulated, kind: temperature, interval: 20ms }
               - { id: garage, profile: zigbee2mqtt-temperature, topic: zigbee2mqtt/garage }
             """)
+        #expect(await subscriber.waitUntilSubscribed(port: broker.port, client: ["-V", kind.clientVersion] + kind.username))
         let gateway = try GatewayProcess(["run", "--config", config.path])
         do {
             #expect(await gateway.waitFor(timeout: 30) { $0.contains("notice connected to") }, "\(gateway.output)")
@@ -118,6 +138,5 @@ import Testing
         for event in events { ids[event.seq, default: []].insert(event.json["id"] as? String ?? "") }
         #expect(ids.values.allSatisfy { $0.count == 1 })
         print("interop \(kind.rawValue): \(arrivals.count) events, \(events.count - arrivals.count) redelivered")
-        await broker.stop()
     }
 }

@@ -148,3 +148,38 @@ final class AMQTTBroker {
         waitpid(pid, &status, 0)
     }
 }
+
+/// One RabbitMQ cluster at a time: Swift Testing runs suites in parallel, and two clusters
+/// starting together on two cores slow each other past the tests' timeouts.
+actor ClusterTurn {
+    static let shared = ClusterTurn()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+extension Subscriber {
+    /// Publishes to `sensorgate/ready` until this subscriber receives it: its subscription is in
+    /// place (RabbitMQ binds a new session's queue asynchronously, and under load that takes a
+    /// while), so no event published from now on can be missed.
+    func waitUntilSubscribed(port: Int, client: [String]) async -> Bool {
+        for attempt in 0..<60 {
+            _ = try? await runCommand("/usr/bin/mosquitto_pub",
+                                      ["-p", String(port), "-t", "sensorgate/ready", "-m", "\(attempt)", "-q", "1"] + client,
+                                      timeout: 10)
+            if await waitFor(timeout: 0.5, { $0.lines.contains { $0.hasPrefix("sensorgate/ready ") } }) { return true }
+        }
+        return false
+    }
+}
