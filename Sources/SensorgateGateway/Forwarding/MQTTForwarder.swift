@@ -27,11 +27,21 @@ public struct ForwarderSettings: Sendable {
 
     var statusTopic: String { "\(mqtt.topicPrefix)/\(gatewayID)/status" }
 
-    var session: MQTTOptions {
-        var options = mqtt.sessionOptions(password: password)
-        options.will = .init(topic: statusTopic, payload: "offline", retain: true)
-        return options
+    /// One set of options per broker of `urls`, primary first.
+    var session: [MQTTOptions] {
+        mqtt.brokerList.map { url in
+            var settings = mqtt
+            (settings.host, settings.port, settings.useTLS) = (url.host, url.port, url.tls)
+            var options = settings.sessionOptions(password: password)
+            options.will = .init(topic: statusTopic, payload: "offline", retain: true)
+            return options
+        }
     }
+
+    var preferPrimaryAfter: Int64 { mqtt.preferPrimaryAfter.milliseconds }
+
+    /// What each event becomes on the wire (the CloudEvents binding, `layout: field`).
+    var layout: MessageLayout { MessageLayout(mqtt) }
 
     var machine: DeliveryStateMachine.Settings {
         var s = DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
@@ -76,6 +86,7 @@ final class MQTTForwarder {
     private let logger: Logger
     private let session: MQTTSession
     private var machine: DeliveryStateMachine
+    private var layout: MessageLayout
     /// In-flight publishes: libmosquitto's message id to the event's seq.
     private var mids: [Int32: UInt64] = [:]
     private var commandQueue = CommandQueue()
@@ -101,7 +112,8 @@ final class MQTTForwarder {
         self.status = status
         self.pressure = pressure
         self.logger = logger
-        session = MQTTSession(options: settings.session, logger: logger)
+        session = MQTTSession(brokers: settings.session, preferPrimaryAfter: settings.preferPrimaryAfter, logger: logger)
+        layout = settings.layout
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
     }
 
@@ -190,7 +202,8 @@ final class MQTTForwarder {
             switch message {
             case .reconfigure(let new):
                 settings = new
-                session.reconfigure(new.session)
+                session.reconfigure(new.session, preferPrimaryAfter: new.preferPrimaryAfter)
+                layout = new.layout
                 machine.updateSettings(new.machine)
                 buffer.setLimits(maxEvents: new.buffer.maxEvents, maxBytes: new.buffer.maxBytes, onFull: new.buffer.onFull)
                 do { try buffer.setSynchronous(new.buffer.sync) } catch { logger.error("cannot change the buffer's sync: \(error)") }
@@ -210,13 +223,21 @@ final class MQTTForwarder {
         }
     }
 
+    /// Each event's own message is tracked (its PUBACK settles the event); companions
+    /// (`layout: field`) follow it untracked.
     private func publish(_ batch: [OutboundEvent], at now: Int64) {
+        let qos = settings.mqtt.qos
         for event in batch {
-            guard let mid = session.publish(topic: event.topic, payload: event.payload, qos: settings.mqtt.qos, retain: false) else {
-                connectionLost(at: now)  // the rest of the batch stays in flight until then: it is requeued
-                return
+            for message in layout.messages(for: event) {
+                let properties = MQTTProperties(contentType: message.contentType, userProperties: message.userProperties,
+                                                messageExpiry: message.messageExpiry)
+                guard let mid = session.publish(topic: message.topic, payload: message.payload, qos: qos, retain: false,
+                                                properties: properties) else {
+                    connectionLost(at: now)  // the rest of the batch stays in flight until then: it is requeued
+                    return
+                }
+                if message.isEvent { mids[mid] = event.seq }
             }
-            mids[mid] = event.seq
         }
     }
 
