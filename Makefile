@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
-APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
+APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev libyaml-dev mosquitto mosquitto-clients socat openssl
 
 .PHONY: all deps build release run test torture fuzz soak check bench clean
 
