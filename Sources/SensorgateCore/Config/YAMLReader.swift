@@ -119,8 +119,11 @@ final class YAMLReader {
             }
             entries.append(YAMLEntry(key: keyScalar.string, keyValue: keyValue, value: valueValue))
         }
-        let own = Set(entries.map(\.key))
-        return entries + merged.filter { !own.contains($0.key) }
+        // Each key once: the mapping's own first, then merged ones in order (YAML: an earlier
+        // source wins), so no reader sees two values for one key.
+        var seen = Set(entries.map(\.key))
+        for entry in merged where seen.insert(entry.key).inserted { entries.append(entry) }
+        return entries
     }
 
     func sequence(_ v: YAMLValue, _ what: String) -> [YAMLValue]? {

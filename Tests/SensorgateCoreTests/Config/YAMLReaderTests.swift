@@ -10,6 +10,24 @@ import Testing
 
     func errors(_ text: String) -> [String] { load(text).diagnostics.map(\.description) }
 
+    @Test func mergeKeysSingleAndListOwnKeysFirstThenEarlierSources() throws {
+        let result = load("""
+            gateway: { id: t }
+            devices:
+              - &motion { id: hall, adapter: stub, kind: motion, location: hall }
+              - &temp { id: attic, adapter: stub, kind: temperature }
+              - { <<: *temp, id: cellar }
+              - { <<: [*motion, *temp], id: porch }
+              - { <<: [*temp, *motion], id: garage, location: garage }
+            """)
+        #expect(result.diagnostics.map(\.description) == [])
+        let devices = try #require(result.config).devices
+        #expect(devices.map(\.id) == ["hall", "attic", "cellar", "porch", "garage"])
+        #expect(devices.map { ($0.settings as? StubSensorSettings)?.eventType } ==
+                [.motionDetected, .temperatureReading, .temperatureReading, .motionDetected, .temperatureReading])
+        #expect(devices.map(\.location) == ["hall", nil, nil, "hall", "garage"])
+    }
+
     @Test func anErrorInAMergedValuePointsAtWhereTheValueWasWritten() {
         #expect(errors("""
             gateway: { id: t }
