@@ -47,6 +47,9 @@ import Testing
         #expect(errors("") == ["/c.yaml:1:1: error: the file is empty"])
     }
 
+    // Small enough to fail fast on unbounded code; AliasBombTests run the deep ones in a
+    // process watched for time and memory.
+
     /// Device l(n) merges l(n-1) nine times: 9^n entries from one line each.
     static func mergeBomb(depth: Int) -> String {
         var text = "gateway: { id: t }\ndevices:\n  - &l0 { id: l0, adapter: stub, kind: temperature }\n"
@@ -62,12 +65,11 @@ import Testing
         // Three levels pass (6,228 nodes through aliases); the first alias of level 4 crosses 10,000.
         #expect(errors(Self.mergeBomb(depth: 3)) == [])
         #expect(errors(Self.mergeBomb(depth: 4)) == ["/c.yaml:7:16: error: \(Self.bombMessage)"])
-        #expect(errors(Self.mergeBomb(depth: 40)) == ["/c.yaml:7:16: error: \(Self.bombMessage)"])
     }
 
     @Test func aliasesAsKeysUnderAnUnknownKeyAreRefusedToo() {
         var text = "gateway: { id: t }\nunused:\n  k0: &k0 [a, b, c, d, e, f, g, h, i]\n"
-        for level in 1...12 {
+        for level in 1...4 {
             text += "  k\(level): &k\(level)\n"
             for j in 0..<9 { text += "    ? [*k\(level - 1), \(j)]\n    : \(j)\n" }
         }
