@@ -5,6 +5,8 @@ SWIFT        ?= swift
 CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev libyaml-dev mosquitto mosquitto-clients socat openssl
+RELEASE_FLAGS = -c release
+RELEASE_BIN   = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 
 .PHONY: all deps build release run test torture fuzz soak check bench clean
 
@@ -25,7 +27,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 # The demo publishes to a private mosquitto on 127.0.0.1:18830, started here and stopped on exit.
 run: build
@@ -40,9 +42,11 @@ run: build
 check: build
 	$(BIN_DIR)/sensorgate check --config $(CONFIG)
 
+# The release binary too: a test checks that what ships links neither Foundation nor ICU.
 test: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	SENSORGATE_RELEASE_BINARY=$(RELEASE_BIN)/sensorgate $(SWIFT) test --skip-build
 
 # The torture suite at length (`make test` runs its short form): link faults, broker and gateway
 # kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.
@@ -53,10 +57,9 @@ torture: deps
 # Release build, the libmosquitto floor programs (Benchmarks/floor), then every benchmark against
 # its own mosquitto on loopback; prints a table and writes var/bench.json. Never fails on a missed target.
 CC          ?= cc
-RELEASE_BIN  = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 bench: deps
-	$(SWIFT) build -c release --product sensorgate
-	$(SWIFT) build -c release --product sensorgate-bench
+	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate
+	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate-bench
 	@mkdir -p .build/bench-floor var
 	for p in bench_pub bench_sub bench_relay; do \
 		$(CC) -O2 -Wall -o .build/bench-floor/$$p Benchmarks/floor/$$p.c $$(pkg-config --cflags --libs libmosquitto) || exit 1; \
