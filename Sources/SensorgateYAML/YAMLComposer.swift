@@ -153,6 +153,7 @@ private struct Composer {
     let limits: YAMLLimits
     var anchors: [String: Composed] = [:]
     var aliasedNodes = 0
+    var tags = YAMLTagResolution()
 
     init(events: EventReader, limits: YAMLLimits) {
         self.events = events
@@ -211,7 +212,7 @@ private struct Composer {
                 height = max(height, key.height, value.height)
                 next = try events.next()
             }
-            try Self.checkDuplicates(pairs)
+            try checkDuplicates(pairs)
             return register(Composed(node: YAMLNode(.mapping(pairs), at: event.mark), size: size, height: height + 1), as: event.anchor)
         default:
             // libyaml only starts a node here; anything else would be its own bug.
@@ -229,16 +230,21 @@ private struct Composer {
 
     /// Keys equal in text and resolved type (`1` and "1" differ, `a` and "a" do not) or, for
     /// lists and mappings as keys, in structure. Yams named the latter '<uncovertable>'.
-    static func checkDuplicates(_ pairs: [YAMLPair]) throws(YAMLComposeError) {
+    mutating func checkDuplicates(_ pairs: [YAMLPair]) throws(YAMLComposeError) {
         guard pairs.count > 1 else { return }
         var groups: [(first: Int, count: Int)] = []
         var groupsByHash: [Int: [Int]] = [:]
         for (index, pair) in pairs.enumerated() {
             var hasher = Hasher()
-            fingerprint(pair.key, into: &hasher)
+            Self.fingerprint(pair.key, into: &hasher)
             let hash = hasher.finalize()
-            if let g = groupsByHash[hash]?.first(where: { same(pairs[groups[$0].first].key, pair.key) }) {
-                groups[g].count += 1
+            var match: Int?
+            for g in groupsByHash[hash] ?? [] where same(pairs[groups[g].first].key, pair.key) {
+                match = g
+                break
+            }
+            if let match {
+                groups[match].count += 1
             } else {
                 groupsByHash[hash, default: []].append(groups.count)
                 groups.append((index, 1))
@@ -266,20 +272,26 @@ private struct Composer {
             hasher.combine(2)
             hasher.combine(pairs.count)
             for pair in pairs {
-                fingerprint(pair.key, into: &hasher)
+                Self.fingerprint(pair.key, into: &hasher)
                 fingerprint(pair.value, into: &hasher)
             }
         }
     }
 
-    static func same(_ a: YAMLNode, _ b: YAMLNode) -> Bool {
+    mutating func same(_ a: YAMLNode, _ b: YAMLNode) -> Bool {
         switch (a.content, b.content) {
         case (.scalar(let x), .scalar(let y)):
-            return x.string == y.string && YAMLTagResolution.resolvedTag(of: x) == YAMLTagResolution.resolvedTag(of: y)
+            // The type follows from text and tag: resolve (a regex match) only when the tags differ.
+            guard x.string == y.string else { return false }
+            return x.tag == y.tag || tags.resolvedTag(of: x) == tags.resolvedTag(of: y)
         case (.sequence(let x), .sequence(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+            guard x.count == y.count else { return false }
+            for (p, q) in zip(x, y) where !same(p, q) { return false }
+            return true
         case (.mapping(let x), .mapping(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { same($0.key, $1.key) && same($0.value, $1.value) }
+            guard x.count == y.count else { return false }
+            for (p, q) in zip(x, y) where !same(p.key, q.key) || !same(p.value, q.value) { return false }
+            return true
         default:
             return false
         }
