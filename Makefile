@@ -72,8 +72,8 @@ bench: deps
 # minutes and the link faulted between: RSS and its slope, fds, threads, p99 latency, losses.
 DURATION ?= 1h
 soak: deps
-	$(SWIFT) build -c release --product sensorgate
-	$(SWIFT) build -c release --product sensorgate-bench
+	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate
+	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate-bench
 	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --soak $(DURATION)
 
 # libFuzzer on the parsers of untrusted input, FUZZ_SECONDS each (default 60), seeded from the
