@@ -10,23 +10,27 @@ let package = Package(
         .executable(name: "sensorgate", targets: ["sensorgate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
-        // C libraries, wrapped once each; only the storage and MQTT targets import them.
+        // C libraries, wrapped once each; only the storage, MQTT and YAML targets import them.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // libyaml, wrapped once: composes a document into nodes with their line and column,
+        // aliases bounded; nothing else imports CYAML (and no Foundation, unlike Yams).
+        .target(name: "SensorgateYAML", dependencies: ["CYAML"]),
 
         // Linux calls that Glibc's Swift module does not import: adjtimex, termios setup, openpty,
         // the GPIO v2 ioctls and event records.
         .target(name: "CLinux", linkerSettings: [.linkedLibrary("util")]),
 
         // Pure core: no I/O, no clock, no globals.
-        .target(name: "SensorgateCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "SensorgateCore", dependencies: ["SensorgateYAML"]),
 
         // SQLite-backed state: sequence numbers (and, later, the offline buffer).
         .target(name: "SensorgateStorage", dependencies: ["SensorgateCore", "CSQLite"]),
@@ -66,6 +70,7 @@ let package = Package(
         .testTarget(name: "SensorgateCoreTests", dependencies: [
             "SensorgateCore", .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Fixtures"]),
+        .testTarget(name: "SensorgateYAMLTests", dependencies: ["SensorgateYAML"]),
         .testTarget(name: "SensorgateStorageTests", dependencies: ["SensorgateStorage", "SensorgateCore"]),
         .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "SensorgateRuntime", "CLinux"],
                     exclude: ["Fixtures"]),

@@ -1,7 +1,7 @@
 // Loads a gateway config: YAML in, a validated GatewayConfig and every problem found out.
 // Pure: files are read through the ConfigFileSource it is given and the environment is passed in.
 
-import Yams
+internal import SensorgateYAML
 
 /// Where config and profile text comes from (the real file system in the gateway, a dictionary in tests).
 public protocol ConfigFileSource {
@@ -356,11 +356,11 @@ final class ConfigLoading {
     /// an error is still a known name, so rules naming it do not pile further errors on top.
     func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
         var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventType) }
-        guard let v, case .sequence(let items) = v.node else { return refs }
+        guard let v, case .sequence(let items) = v.node.content else { return refs }
         for item in items {
-            guard case .mapping(let m) = item, case .scalar(let s)? = m["id"] else { continue }
+            guard let idNode = item["id"], let s = idNode.scalar else { continue }
             if let index = refs.firstIndex(where: { $0.id == s.string }) {
-                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == s.mark?.line }) { refs[index].kind = nil }
+                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == idNode.mark.line }) { refs[index].kind = nil }
             } else {
                 refs.append(DeviceRef(id: s.string, kind: nil))
             }
@@ -370,11 +370,8 @@ final class ConfigLoading {
 
     /// Thermostat names, read ahead so rules can refer to thermostats declared after them.
     func collectNames(_ v: YAMLValue?) -> [String] {
-        guard let v, case .sequence(let items) = v.node else { return [] }
-        return items.compactMap { item in
-            guard case .mapping(let m) = item, case .scalar(let s)? = m["name"] else { return nil }
-            return s.string
-        }
+        guard let v, case .sequence(let items) = v.node.content else { return [] }
+        return items.compactMap { $0["name"]?.scalar?.string }
     }
 }
 
