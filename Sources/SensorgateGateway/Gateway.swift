@@ -50,7 +50,7 @@ public struct Gateway: Sendable {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
         }
-        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
+        logger.notice("sensorgate \(SensorgateVersion.current): \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
 
         // Each thread waits on one wake-up shared by the channels it reads.
         let (pipelineWake, forwarderWake) = (Wakeup(), Wakeup())

@@ -19,8 +19,8 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// `--config FILE` and the global options, shared by every command that reads a config.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "The gateway config file (YAML).")
-    var config: String
+    @Option(name: .long, help: ArgumentHelp("The gateway config file (YAML).", valueName: "file"))
+    var config: String = InstallLayout.current.defaultConfig
 
     @OptionGroup var global: GlobalOptions
 
@@ -44,6 +44,21 @@ struct Sensorgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensorgate",
         abstract: "An IoT telemetry gateway: sensors in, CloudEvents out, over MQTT, with rules and thermostats.",
+        discussion: """
+            Device adapters read sensors from sysfs, serial ports, GPIO character devices and MQTT; readings \
+            become CloudEvents with a gateway-wide sequence number, go through YAML rules that raise alerts and \
+            drive thermostats, and are forwarded to an MQTT broker, buffered in SQLite while it is out of reach.
+
+            Files: without --config every command reads /etc/sensorgate/sensorgate.yaml. The state (event \
+            sequence, rule state, offline buffer) goes to the config's state_dir, by default $STATE_DIRECTORY \
+            under systemd, /var/lib/sensorgate for a config under /etc, else var/ beside the config. Device \
+            profiles are looked up in the config's profiles_dir, then /etc/sensorgate/devices, then \
+            /usr/share/sensorgate/devices.
+
+            Signals: SIGTERM and SIGINT stop cleanly (in-flight events are published or buffered); SIGHUP \
+            reloads the config, keeping the running one if the new one has errors.
+            """,
+        version: SensorgateVersion.current,
         subcommands: [Run.self, Check.self, Rules.self, Buffer.self, Discover.self])
 }
 
