@@ -66,7 +66,8 @@ public struct Gateway: Sendable {
             current: Locked(config))
         let pipeline = PipelineService(config: config, state: state, inbox: inbox, control: wiring.pipelineControl,
                                        outbox: wiring.forwarderInbox, commands: wiring.commands,
-                                       console: logger.logLevel <= .info, logger: logger, summary: Locked(PipelineSummary()))
+                                       console: LogTarget.echoesEvents(level: logger.logLevel), logger: logger,
+                                       summary: Locked(PipelineSummary()))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let mqtt = config.mqtt, let buffer = state.buffer, let forwarderInbox = wiring.forwarderInbox,
            let commands = wiring.commands, let control = wiring.forwarderControl {
@@ -156,7 +157,7 @@ public struct Gateway: Sendable {
         let path = configPath
         guard let result = try? await OwnedThread.run(name: "config", { ConfigFile.load(path: path) }) else { return nil }
         for diagnostic in result.diagnostics {
-            Console.writeError(diagnostic.description + "\n")
+            logger.log(level: diagnostic.severity == .error ? .error : .warning, "\(diagnostic.description)")
         }
         return result.config
     }

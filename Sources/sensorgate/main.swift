@@ -9,13 +9,17 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning or error")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "text (one line per message) or json (one JSON object per line: time, level, message, metadata)")
+    var logFormat: LogFormat = .text
+
     func bootstrap() {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
+        let (level, target) = (logLevel, LogTarget.detect(format: logFormat))
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level, target: target) }
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
 
 /// `--config FILE` and the global options, shared by every command that reads a config.
 struct ConfigOptions: ParsableArguments {
@@ -57,6 +61,9 @@ struct Sensorgate: AsyncParsableCommand {
 
             Signals: SIGTERM and SIGINT stop cleanly (in-flight events are published or buffered); SIGHUP \
             reloads the config, keeping the running one if the new one has errors.
+
+            Logs go to stderr: one line per reading only at --log-level debug or on a terminal, syslog \
+            priority prefixes when stderr is the systemd journal.
             """,
         version: SensorgateVersion.current,
         subcommands: [Run.self, Check.self, Rules.self, Buffer.self, Discover.self])

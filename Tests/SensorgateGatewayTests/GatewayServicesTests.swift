@@ -14,7 +14,7 @@ import SensorgateCore
             devices:
               - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
             """)
-        let first = try GatewayProcess(["run", "--config", config.path])
+        let first = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await first.waitFor { $0.contains("#2") })
         let started = Date()
         let (status, output) = try await runSensorgate(["run", "--config", config.path])
@@ -48,7 +48,7 @@ import SensorgateCore
                 """)
         }
         let config = try write(a.port)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await subA.waitFor { $0.seqs.count >= 10 })
         _ = try write(b.port)
         gateway.signal(SIGHUP)
@@ -96,7 +96,7 @@ import SensorgateCore
             devices:
               - { id: hall, profile: hc-sr501, chip: "\(chip.path)", line: 17 }
             """)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("hall: adapterStopped:") && $0.contains("does not exist") })
         let t0: UInt64 = 1_795_694_400_000_000_000
         var recording: [UInt8] = []

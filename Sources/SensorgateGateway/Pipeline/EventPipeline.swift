@@ -273,7 +273,7 @@ final class EventPipeline {
         let event = Event(id: EventID(milliseconds: now.millisecondsSinceEpoch, using: &random), source: source,
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         summary.emitted += 1
-        if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
+        if console { ConsoleEventLine.log(event, to: logger) }
         outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
