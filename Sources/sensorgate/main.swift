@@ -62,8 +62,9 @@ struct Sensorgate: AsyncParsableCommand {
             Signals: SIGTERM and SIGINT stop cleanly (in-flight events are published or buffered); SIGHUP \
             reloads the config, keeping the running one if the new one has errors.
 
-            Logs go to stderr: one line per reading only at --log-level debug or on a terminal, syslog \
-            priority prefixes when stderr is the systemd journal.
+            Logs go to stderr: one line per reading only at --log-level debug or on a terminal, a summary \
+            line every few minutes, syslog priority prefixes when stderr is the systemd journal. Under \
+            systemd (Type=notify) the gateway reports READY, STATUS, WATCHDOG, RELOADING and STOPPING.
             """,
         version: SensorgateVersion.current,
         subcommands: [Run.self, Check.self, Rules.self, Buffer.self, Discover.self])
@@ -74,9 +75,22 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @Option(name: .long, help: ArgumentHelp("How often to log a summary line (events by type, failed reads, buffer, uplink); 0 for never.",
+                                            valueName: "duration"))
+    var summaryInterval: String = "5m"
+
+    func validate() throws {
+        guard summaryInterval == "0" || DurationText.parse(summaryInterval) != nil else {
+            throw ValidationError("--summary-interval must be a duration such as 30s or 5m (or 0), got \"\(summaryInterval)\"")
+        }
+    }
+
     func run() async throws {
         options.global.bootstrap()
-        let status = await Gateway(configPath: options.config, logger: Logger(label: "sensorgate")).run()
+        let interval = summaryInterval == "0" ? .zero : DurationText.parse(summaryInterval) ?? .seconds(300)
+        let gateway = Gateway(configPath: options.config, logger: Logger(label: "sensorgate"),
+                              options: DaemonOptions(summaryInterval: interval))
+        let status = await gateway.run()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -130,6 +130,34 @@ import SensorgateCore
         #expect(lines.contains("<5>notice SIGTERM: stopping"))
     }
 
+    /// The demo's sensors at the default level with stderr a pipe (as under systemd): a few
+    /// lines and a summary, not a line per reading; the events still reach the broker.
+    @Test func theDefaultLevelIsQuietAndSummarizes() async throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        let dir = try TemporaryDirectory()
+        defer { withExtendedLifetime((broker, subscriber, dir)) {} }
+        let demo = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("Config/demo.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "state_dir: ../var/demo", with: "state_dir: ./state")
+            .replacingOccurrences(of: "18830", with: "\(broker.port)")
+            .replacingOccurrences(of: "fail_rate: 0.05", with: "fail_rate: 0.3")
+        let config = try dir.write("demo.yaml", demo)
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--summary-interval", "4s"])
+        await pause(13)
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0)
+        let lines = gateway.output.split(separator: "\n").map(String.init)
+        #expect(!lines.contains { $0.range(of: #"#\d+$"#, options: .regularExpression) != nil }, "no per-reading lines:\n\(lines.joined(separator: "\n"))")
+        #expect(subscriber.events.count >= 10, "the readings flowed: \(subscriber.events.count)")
+        let summaries = lines.filter { $0.contains(" info summary (last 4s): ") }
+        #expect(summaries.count >= 2 && summaries.count <= 4, "\(summaries)")
+        #expect(summaries.contains { $0.contains(" events (TemperatureReading ") && $0.contains("; buffer 0; uplink connected to 127.0.0.1:\(broker.port)") })
+        #expect(summaries.contains { $0.contains("failed reads: attic readError ") }, "\(summaries)")
+        // Start, connect, clock, summaries, failures (the first and one per power of ten after an
+        // outage), stop: a handful, however many readings there were.
+        #expect(lines.count <= 30, "\(lines.count) lines:\n\(lines.joined(separator: "\n"))")
+    }
+
     /// On a terminal a person watches: a line per reading at the default level (`script` gives
     /// the gateway a pseudo-terminal as stderr).
     @Test func aTerminalGetsALinePerReading() async throws {
