@@ -92,11 +92,13 @@ final class Subscriber {
     private let dir: TemporaryDirectory
     private var outputPath: String { dir.url.appendingPathComponent("sub.txt").path }
 
-    init(port: Int, filter: String = "sensorgate/#") throws {
+    /// `login`: user and password for a broker that refuses anonymous clients.
+    init(port: Int, filter: String = "sensorgate/#", login: (String, String)? = nil) throws {
         dir = try TemporaryDirectory()
         let path = dir.url.appendingPathComponent("sub.txt").path
+        let credentials = login.map { ["-u", $0.0, "-P", $0.1] } ?? []
         pid = try spawnWithDefaultSignals("/usr/bin/mosquitto_sub",
-                                          ["-p", String(port), "-t", filter, "-q", "1", "-v", "-c", "-i", "test-sub-\(port)"],
+                                          ["-p", String(port), "-t", filter, "-q", "1", "-v", "-c", "-i", "test-sub-\(port)"] + credentials,
                                           output: path)
         Thread.sleep(forTimeInterval: 0.3)  // let it subscribe
     }
