@@ -4,10 +4,11 @@
 SWIFT        ?= swift
 CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
-# systemd: systemd-analyze checks the unit in the tests (minimal images lack it); the rest builds
-# and checks the Debian package (`make deb`, `make test-deb`).
+# systemd: systemd-analyze checks the unit in the tests (minimal images lack it), strace checks
+# its system call filter against a traced gateway; the rest builds and checks the Debian package
+# (`make deb`, `make test-deb`).
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl \
-                systemd dpkg-dev binutils lintian
+                systemd strace dpkg-dev binutils lintian
 
 .PHONY: all deps build release run test test-deb deb check bench clean
 
