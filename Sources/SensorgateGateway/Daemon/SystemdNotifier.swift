@@ -52,7 +52,8 @@ public struct SystemdNotifier: Sendable {
         return sent == bytes.count
     }
 
-    public func ready(status: String? = nil) { send("READY=1" + (status.map { "\nSTATUS=\($0)" } ?? "")) }
+    @discardableResult
+    public func ready(status: String? = nil) -> Bool { send("READY=1" + (status.map { "\nSTATUS=\($0)" } ?? "")) }
     public func status(_ text: String) { send("STATUS=\(text)") }
     public func watchdog() { send("WATCHDOG=1") }
     public func stopping() { send("STOPPING=1") }

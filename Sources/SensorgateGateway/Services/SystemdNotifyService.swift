@@ -4,6 +4,11 @@
 // and STOPPING=1 as soon as a stop begins. (Reloads are announced by the signal service.) Runs
 // only under systemd: started last, so it is the first to hear of a shutdown.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import SensorgateCore
 import SensorgateRuntime
@@ -19,15 +24,15 @@ struct SystemdNotifyService: Service {
     static let statusEvery: Int64 = 5_000
 
     func run() async {
-        let (notifier, health, watchdog) = (self.notifier, self.health, self.watchdog)
+        let (notifier, health, watchdog, logger) = (self.notifier, self.health, self.watchdog, self.logger)
         await withGracefulShutdownHandler {
-            _ = try? await cancelWhenGracefulShutdown { try await Self.loop(notifier, health, watchdog) }
+            _ = try? await cancelWhenGracefulShutdown { try await Self.loop(notifier, health, watchdog, logger) }
         } onGracefulShutdown: {
             notifier.stopping()
         }
     }
 
-    private static func loop(_ notifier: SystemdNotifier, _ health: GatewayHealth, _ watchdog: Duration?) async throws {
+    private static func loop(_ notifier: SystemdNotifier, _ health: GatewayHealth, _ watchdog: Duration?, _ logger: Logger) async throws {
         let watchdogMs = watchdog.map { Int64($0.components.seconds) * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
         // A loop wedged for half the interval stops the pings; systemd acts at the full one.
         let limit = watchdogMs.map { max($0 / 2, 3_000) } ?? 0
@@ -40,7 +45,10 @@ struct SystemdNotifyService: Service {
             if !ready, health.ready {
                 ready = true
                 lastStatus = now
-                notifier.ready(status: statusLine(health.snapshot(at: now), rate: &rate))
+                if !notifier.ready(status: statusLine(health.snapshot(at: now), rate: &rate)) {
+                    // systemd would wait for READY=1 until TimeoutStartSec= and then stop the service.
+                    logger.warning("cannot send READY=1 to NOTIFY_SOCKET \(notifier.socketPath): \(String(cString: strerror(errno)))")
+                }
             } else if ready, now - lastStatus >= statusEvery {
                 lastStatus = now
                 notifier.status(statusLine(health.snapshot(at: now), rate: &rate))
