@@ -10,7 +10,7 @@ BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl \
                 systemd strace dpkg-dev binutils lintian
 
-.PHONY: all deps build release run test test-deb deb check bench clean
+.PHONY: all deps build release run test test-deb deb torture fuzz soak check bench clean
 
 all: build
 
@@ -61,6 +61,12 @@ test-deb: deb
 	SENSORGATE_DEB="$$(ls -t sensorgate_*_$$(dpkg --print-architecture).deb | head -1)" \
 		$(SWIFT) test --skip-build --filter PackageTests
 
+# The torture suite at length (`make test` runs its short form): link faults, broker and gateway
+# kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.
+torture: deps
+	$(SWIFT) build --build-tests
+	SENSORGATE_TORTURE=full $(SWIFT) test --skip-build --filter TortureTests
+
 # Release build, the libmosquitto floor programs (Benchmarks/floor), then every benchmark against
 # its own mosquitto on loopback; prints a table and writes var/bench.json. Never fails on a missed target.
 CC          ?= cc
@@ -73,6 +79,39 @@ bench: deps
 		$(CC) -O2 -Wall -o .build/bench-floor/$$p Benchmarks/floor/$$p.c $$(pkg-config --cflags --libs libmosquitto) || exit 1; \
 	done
 	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --floor .build/bench-floor --out var/bench.json
+
+# A long run (DURATION=1h, 30m, 600s) at a few hundred events/s with the broker restarted every few
+# minutes and the link faulted between: RSS and its slope, fds, threads, p99 latency, losses.
+DURATION ?= 1h
+soak: deps
+	$(SWIFT) build -c release --product sensorgate
+	$(SWIFT) build -c release --product sensorgate-bench
+	$(RELEASE_BIN)/sensorgate-bench --sensorgate $(RELEASE_BIN)/sensorgate --soak $(DURATION)
+
+# libFuzzer on the parsers of untrusted input, FUZZ_SECONDS each (default 60), seeded from the
+# test fixtures; findings land in var/fuzz/<target>/ (crash-*), to become regression tests.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN      = $(shell $(SWIFT) build --scratch-path .build-fuzz -c release --show-bin-path 2>/dev/null)
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz -c release --product sensorgate-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -D -Xswiftc FUZZING
+	@for t in config profiles json rulestate recorded; do \
+		mkdir -p var/fuzz/$$t/corpus; \
+		case $$t in \
+			config) cp Config/*.yaml Tests/SensorgateGatewayTests/Fixtures/configs/*.yaml var/fuzz/$$t/corpus/ ;; \
+			profiles) cp -r Tests/SensorgateAdaptersTests/Fixtures/sys/bus/w1/devices/*/w1_slave var/fuzz/$$t/corpus/ 2>/dev/null; \
+				printf 'T=21.50\r\n' > var/fuzz/$$t/corpus/serial; printf '{"state":{"temperature":21.5}}' > var/fuzz/$$t/corpus/json; \
+				printf '48312\n' > var/fuzz/$$t/corpus/int ;; \
+			json) printf '{"temperature":21.86,"humidity":56,"a":[1,2,{"b":null}],"s":"\\u00e9"}' > var/fuzz/$$t/corpus/z2m ;; \
+			recorded) head -50 Config/example-day.jsonl > var/fuzz/$$t/corpus/day ;; \
+			rulestate) printf '{"version":1,"devices":{"t":{"seen_age":5,"celsius":20}},"rules":{"hot":{"active":true,"fired":true,"raised":[],"leaves":{},"raise_age":3}},"thermostats":{"heat":{"output":true,"reading_age":2,"switch_age":9,"holds":[]}}}' > var/fuzz/$$t/corpus/state ;; \
+		esac; \
+		echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		FUZZ_TARGET=$$t LSAN_OPTIONS=suppressions=Tests/Fuzz/lsan.supp $(FUZZ_BIN)/sensorgate-fuzz var/fuzz/$$t/corpus \
+			-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=var/fuzz/$$t/ -print_final_stats=1 > var/fuzz/$$t.log 2>&1; \
+		status=$$?; grep -E "^Done|stat::peak_rss|ERROR|SUMMARY" var/fuzz/$$t.log; \
+		if [ $$status -ne 0 ]; then echo "fuzz target $$t failed (var/fuzz/$$t.log, inputs in var/fuzz/$$t/)"; exit 1; fi; \
+	done
 
 clean:
 	$(SWIFT) package clean

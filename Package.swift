@@ -60,6 +60,9 @@ let package = Package(
         // `make bench`: measured figures against their targets (release build).
         .executableTarget(name: "sensorgate-bench", dependencies: ["SensorgateCore", "SensorgateAdapters"]),
 
+        // `make fuzz`: libFuzzer entry points for the parsers of untrusted input.
+        .executableTarget(name: "sensorgate-fuzz", dependencies: ["SensorgateCore", "SensorgateAdapters"]),
+
         .testTarget(name: "SensorgateCoreTests", dependencies: [
             "SensorgateCore", .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Fixtures"]),

@@ -77,7 +77,8 @@ public struct Gateway: Sendable {
            let commands = wiring.commands, let control = wiring.forwarderControl, let forwarderStatus {
             let settings = ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
                                              buffer: config.buffer)
-            services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, inbox: forwarderInbox, commands: commands,
+            services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, record: state.bufferRecord,
+                                                            reserve: state.reserve, inbox: forwarderInbox, commands: commands,
                                                             control: control, status: forwarderStatus, pressure: pressure, logger: logger),
                                   serviceName: "forwarder"))
         }

@@ -36,8 +36,12 @@ public final class OfflineBuffer: @unchecked Sendable {
     public private(set) var maxEvents: Int
     public private(set) var maxBytes: Int64
     public private(set) var onFull: BufferSettings.OnFull
-    /// Set when the file at `path` could not be read and was renamed to this path.
-    public private(set) var movedAside: String?
+    /// Set when the file at `path` was damaged and moved aside (with what it held, if readable).
+    public private(set) var quarantine: StateFile.Quarantine?
+    public var movedAside: String? { quarantine?.path }
+    /// Commits made to this file so far (kept in `meta`): a BufferRecord elsewhere that saw a
+    /// higher number proves this file lost commits it had made (a damaged WAL, a truncation).
+    public private(set) var generation: Int64 = 0
 
     private let database: SQLiteDatabase
     private var count: Int
@@ -57,23 +61,29 @@ public final class OfflineBuffer: @unchecked Sendable {
         self.maxEvents = maxEvents
         self.maxBytes = maxBytes
         self.onFull = onFull
-        var movedAside: String? = nil
-        let database: SQLiteDatabase
-        do {
-            database = try OfflineBuffer.open(path: path, synchronous: synchronous)
-        } catch let error where error.isCorrupt {
-            movedAside = OfflineBuffer.moveAside(path)
-            database = try OfflineBuffer.open(path: path, synchronous: synchronous)
-        }
-        self.movedAside = movedAside
+        let (database, quarantine) = try StateFile.open(
+            path: path, synchronous: synchronous, schema: Self.schema,
+            probe: ["SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0), max(seq) FROM events",
+                    "SELECT count(*), max(seq) FROM dead_letter", "SELECT key, value FROM meta"],
+            describe: { db in
+                guard let stmt = try? db.prepare("SELECT value FROM meta WHERE key = 'count'"), (try? stmt.step()) == true else { return nil }
+                return "about \(stmt.int64(0)) buffered event(s)"
+            })
+        self.quarantine = quarantine
         self.database = database
         let totals = try database.prepare("SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0), max(seq) FROM events")
         _ = try totals.step()
         count = Int(totals.int64(0))
         bytes = totals.int64(1)
         newestSeq = totals.isNull(2) ? nil : UInt64(totals.int64(2))
-        let meta = try database.prepare("SELECT value FROM meta WHERE key = 'dropped'")
-        dropped = try meta.step() ? meta.int64(0) : 0
+        let meta = try database.prepare("SELECT value FROM meta WHERE key = ?1")
+        func value(_ key: String) throws(SQLiteError) -> Int64? {
+            try meta.bind(1, key)
+            defer { meta.reset() }
+            return try meta.step() ? meta.int64(0) : nil
+        }
+        dropped = try value("dropped") ?? 0
+        generation = try value("generation") ?? 0
         insert = try database.prepare("INSERT OR IGNORE INTO events (seq, topic, payload) VALUES (?1, ?2, ?3)")
         delete = try database.prepare("DELETE FROM events WHERE seq = ?1 RETURNING length(topic) + length(payload)")
         readAfter = try database.prepare("SELECT seq, topic, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
@@ -81,35 +91,33 @@ public final class OfflineBuffer: @unchecked Sendable {
         newestQuery = try database.prepare("SELECT max(seq) FROM events")
     }
 
-    private static func open(path: String, synchronous: BufferSettings.Sync) throws(SQLiteError) -> SQLiteDatabase {
-        let db = try SQLiteDatabase(path: path)
-        try db.configure(synchronous: synchronous)
-        try db.execute("""
-            CREATE TABLE IF NOT EXISTS events (
-                seq INTEGER PRIMARY KEY,
-                topic TEXT NOT NULL,
-                payload BLOB NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS dead_letter (
-                seq INTEGER PRIMARY KEY,
-                topic TEXT NOT NULL,
-                payload BLOB NOT NULL,
-                reason INTEGER NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            """)
-        // Touch every table so a damaged file fails here, where it can still be moved aside.
-        _ = try db.prepare("SELECT count(*) FROM events").step()
-        return db
-    }
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL,
+            payload BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS dead_letter (
+            seq INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            reason INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        """
 
-    /// Renames the unreadable file (and its WAL) to `<path>.corrupt-<unix time>`; returns the new name.
-    private static func moveAside(_ path: String) -> String {
-        let target = "\(path).corrupt-\(time(nil))"
-        rename(path, target)
-        rename(path + "-wal", target + "-wal")
-        unlink(path + "-shm")
-        return target
+    /// The highest seq this file knows was handed out: stored and dead-lettered events, the
+    /// next seq of `mode: always`, and the sequence block last reserved (SequenceMirror). The
+    /// sequence resumes above it even when sensorgate.db is lost.
+    public func highestSeq(includingReservations: Bool) throws(SQLiteError) -> UInt64 {
+        let stmt = try database.prepare("""
+            SELECT max(coalesce((SELECT max(seq) FROM events), 0),
+                       coalesce((SELECT max(seq) FROM dead_letter), 0),
+                       coalesce((SELECT value - 1 FROM meta WHERE key = 'next_seq'), 0),
+                       coalesce((SELECT value - 1 FROM meta WHERE key = 'reserved_seq' AND \(includingReservations ? 1 : 0)), 0))
+            """)
+        _ = try stmt.step()
+        return UInt64(max(0, stmt.int64(0)))
     }
 
     public var isEmpty: Bool { count == 0 }
@@ -143,6 +151,26 @@ public final class OfflineBuffer: @unchecked Sendable {
         var droppedThrough: UInt64? = nil
         var droppedOld = 0
         var newest = newestSeq
+        do {
+            try write(c, count: &newCount, bytes: &newBytes, droppedNew: &droppedNew, droppedThrough: &droppedThrough,
+                      droppedOld: &droppedOld, newest: &newest)
+        } catch {
+            // A full disk: give back what the WAL took, so freeing a little space is enough.
+            if error.isDiskFull { try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+            throw error
+        }
+        count = newCount
+        bytes = newBytes
+        newestSeq = newest
+        generation += 1
+        dropped += Int64(droppedNew.count + droppedOld + c.droppedInMemory)
+        return .init(count: newCount, newest: newest, droppedThrough: droppedThrough, droppedNew: droppedNew,
+                     dropped: droppedNew.count + droppedOld)
+    }
+
+    private func write(_ c: DeliveryStateMachine.Commit, count newCount: inout Int, bytes newBytes: inout Int64,
+                       droppedNew: inout [UInt64], droppedThrough: inout UInt64?, droppedOld: inout Int,
+                       newest: inout UInt64?) throws(SQLiteError) {
         try database.transaction { () throws(SQLiteError) in
             for seq in c.delete {
                 try delete.bind(1, Int64(seq))
@@ -184,16 +212,13 @@ public final class OfflineBuffer: @unchecked Sendable {
                 try saveMeta.bind(2, Int64(nextSeq))
                 try saveMeta.run()
             }
+            try saveMeta.bind(1, "generation")
+            try saveMeta.bind(2, generation + 1)
+            try saveMeta.run()
             newest = newCount == 0 ? nil : try maxSeq()
             // Totals kept beside the rows, so `buffer stats` need not scan a million of them.
             try saveTotals(count: newCount, bytes: newBytes, newest: newest)
         }
-        count = newCount
-        bytes = newBytes
-        newestSeq = newest
-        dropped += Int64(droppedNew.count + droppedOld + c.droppedInMemory)
-        return .init(count: newCount, newest: newest, droppedThrough: droppedThrough, droppedNew: droppedNew,
-                     dropped: droppedNew.count + droppedOld)
     }
 
     private func maxSeq() throws(SQLiteError) -> UInt64? {

@@ -18,9 +18,13 @@ public final class RuleStateStore: @unchecked Sendable {
         }
 
         /// How long ago this was saved: exact within one boot; across a reboot, by the wall
-        /// clock, never negative (a Pi without an RTC may boot with its clock in the past).
-        public func elapsed(nowWall: Int64, nowBoot: Int64, bootID now: String) -> Int64 {
+        /// clock, never negative (a Pi without an RTC may boot with its clock in the past). Nil
+        /// when the saved wall time cannot be true (before 2020, or more than ten years ago:
+        /// damaged state), so no downtime is counted.
+        public func elapsed(nowWall: Int64, nowBoot: Int64, bootID now: String) -> Int64? {
             if bootID == now, !bootID.isEmpty, nowBoot >= bootMilliseconds { return nowBoot - bootMilliseconds }
+            let tenYears: Int64 = 10 * 365 * 86_400_000
+            guard wallMilliseconds >= 1_577_836_800_000, nowWall - wallMilliseconds <= tenYears else { return nil }
             return max(0, nowWall - wallMilliseconds)
         }
     }
@@ -30,17 +34,19 @@ public final class RuleStateStore: @unchecked Sendable {
 
     public init(database: SQLiteDatabase) throws(SQLiteError) {
         self.database = database
-        try database.execute("""
-            CREATE TABLE IF NOT EXISTS rule_state (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                json TEXT NOT NULL,
-                saved_wall_ms INTEGER NOT NULL,
-                saved_boot_ms INTEGER NOT NULL,
-                boot_id TEXT NOT NULL
-            );
-            """)
+        try database.execute(Self.schema)
         write = try database.prepare("INSERT OR REPLACE INTO rule_state (id, json, saved_wall_ms, saved_boot_ms, boot_id) VALUES (1, ?1, ?2, ?3, ?4)")
     }
+
+    public static let schema = """
+        CREATE TABLE IF NOT EXISTS rule_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            json TEXT NOT NULL,
+            saved_wall_ms INTEGER NOT NULL,
+            saved_boot_ms INTEGER NOT NULL,
+            boot_id TEXT NOT NULL
+        );
+        """
 
     public func load() throws(SQLiteError) -> Saved? {
         let read = try database.prepare("SELECT json, saved_wall_ms, saved_boot_ms, boot_id FROM rule_state WHERE id = 1")

@@ -11,7 +11,9 @@ final class Broker {
     /// `acl`: the text of an ACL file for anonymous clients (mosquitto's `acl_file`).
     /// `tls`: serve TLS only, with the certificates `TestCertificates` made.
     /// `users`: name → password; anonymous clients are then refused.
-    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:], port: Int? = nil) throws {
+    /// `durable`: save the broker's state at every change (queued messages included), so a
+    /// SIGKILL loses nothing the broker acknowledged (slower; for the broker-kill tests).
+    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:], port: Int? = nil, durable: Bool = false) throws {
         dir = try TemporaryDirectory()
         self.port = try port ?? Broker.freePort()
         var extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
@@ -34,6 +36,7 @@ final class Broker {
             persistence true
             persistence_location \(dir.url.path)/
             autosave_interval 1
+            \(durable ? "autosave_on_changes true" : "")
             user root
             log_dest stderr
             log_type error
@@ -49,6 +52,15 @@ final class Broker {
                                           output: dir.url.appendingPathComponent("broker.log").path)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, !Broker.accepts(port) { Thread.sleep(forTimeInterval: 0.02) }
+    }
+
+    /// SIGKILL by PID: no goodbye, sessions as of the last autosave (every second).
+    func kill9() {
+        guard let pid else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        self.pid = nil
     }
 
     /// SIGTERM by PID; mosquitto saves its sessions on the way out.

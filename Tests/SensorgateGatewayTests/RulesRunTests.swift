@@ -63,4 +63,30 @@ import Testing
         let seqs = MQTTForwardingTests.firstArrivals(subscriber.seqs)
         #expect(seqs == Array(1...UInt64(seqs.count)))
     }
+
+    /// Damaged rule state says so once and starts fresh; it is not "restored, saved
+    /// 125824951038s ago".
+    @Test func damagedRuleStateStartsFreshAndSaysSo() async throws {
+        let broker = try Broker()
+        defer { withExtendedLifetime(broker) {} }
+        let dir = try TemporaryDirectory()
+        let config = try Self.config(dir, port: broker.port)
+        let first = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
+        #expect(await first.waitFor { $0.contains("#5") })
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+        let db = dir.url.appendingPathComponent("state/sensorgate.db").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [db, "UPDATE rule_state SET json = '{\"version\": 1, \"rules\": [garbage', saved_wall_ms = 12"]
+        try p.run()
+        p.waitUntilExit()
+        let second = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
+        #expect(await second.waitFor { $0.contains("#5") })
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        #expect(second.output.contains("the saved rule state is not JSON"))
+        #expect(second.output.contains("start fresh"))
+        #expect(!second.output.contains("rule state restored"))
+    }
 }

@@ -176,7 +176,7 @@ final class ConfigLoading {
     // MARK: mqtt
 
     static let mqttKeys = ["url", "client_id", "protocol", "username", "password", "password_file", "tls", "qos",
-                           "topic_prefix", "keepalive", "max_inflight"]
+                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout"]
     static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure"]
 
     func loadMQTT(_ v: YAMLValue, gatewayID: String?) -> MQTTSettings? {
@@ -239,19 +239,31 @@ final class ConfigLoading {
             reader.error("'topic_prefix' may not contain the wildcards + or #", at: tp.location)
             ok = false
         }
-        let keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5)) } ?? .seconds(30)
+        var keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5), maximum: nil) } ?? .seconds(30)
+        if let kv = t["keepalive"], keepalive > .seconds(65_535) {
+            // MQTT carries the keepalive in 16 bits; more would overflow (and never connect).
+            reader.error("'keepalive' must be at most 18h12m15s (65535 s, the most MQTT allows), got \(kv.shown)", at: kv.location)
+            keepalive = .seconds(30)
+            ok = false
+        }
         let maxInflight = t["max_inflight"].flatMap { reader.int($0, "max_inflight", in: 1...1000) } ?? 100
+        var ackTimeout = t["ack_timeout"].flatMap { reader.duration($0, "ack_timeout", minimum: .seconds(1)) } ?? .seconds(10)
+        if let av = t["ack_timeout"], ackTimeout > .seconds(3600) {
+            reader.error("'ack_timeout' must be at most 1h, got \(av.shown)", at: av.location)
+            ackTimeout = .seconds(10)
+            ok = false
+        }
         let clientID = t["client_id"].flatMap { reader.string($0, "client_id") } ?? "sensorgate-\(gatewayID ?? "gateway")"
         guard ok else { return nil }
         return MQTTSettings(host: host, port: port, useTLS: useTLS, clientID: clientID, protocolVersion: protocolVersion,
                             username: t["username"].flatMap { reader.string($0, "username") }, password: password,
                             passwordFile: passwordFile, tls: tls, qos: qos, topicPrefix: topicPrefix,
-                            keepalive: keepalive, maxInflight: maxInflight)
+                            keepalive: keepalive, maxInflight: maxInflight, ackTimeout: ackTimeout)
     }
 
     // MARK: buffer
 
-    static let bufferKeys = ["mode", "max_events", "max_bytes", "on_full", "sync"]
+    static let bufferKeys = ["mode", "max_events", "max_bytes", "on_full", "sync", "save_after"]
 
     func loadBuffer(_ v: YAMLValue) -> BufferSettings {
         var b = BufferSettings()
@@ -263,6 +275,13 @@ final class ConfigLoading {
         if let x = t["max_bytes"].flatMap({ reader.size($0, "max_bytes") }) { b.maxBytes = x }
         if let x = t["on_full"].flatMap({ reader.choice($0, "on_full", BufferSettings.OnFull.self) }) { b.onFull = x }
         if let x = t["sync"].flatMap({ reader.choice($0, "sync", BufferSettings.Sync.self) }) { b.sync = x }
+        if let sv = t["save_after"], let x = reader.duration(sv, "save_after", minimum: .milliseconds(100)) {
+            if x > .seconds(60) {
+                reader.error("'save_after' must be at most 1m (it bounds what a kill -9 can lose), got \(sv.shown)", at: sv.location)
+            } else {
+                b.saveAfter = x
+            }
+        }
         return b
     }
 

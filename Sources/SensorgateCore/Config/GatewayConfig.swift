@@ -39,6 +39,8 @@ public struct MQTTSettings: Sendable {
     public var topicPrefix: String
     public var keepalive: Duration
     public var maxInflight: Int
+    /// Messages in flight and no PUBACK for this long: the link is stalled; reconnect.
+    public var ackTimeout: Duration = .seconds(10)
 }
 
 public struct TLSSettings: Sendable {
@@ -65,6 +67,8 @@ public struct BufferSettings: Sendable {
     public var maxBytes: Int64 = 256 * 1024 * 1024
     public var onFull: OnFull = .dropOldest
     public var sync: Sync = .normal
+    /// Mode offline: an event not acknowledged this long is written to the buffer as well.
+    public var saveAfter: Duration = .seconds(1)
 
     public init() {}
 }
@@ -145,6 +149,11 @@ public struct ThermostatConfig: Sendable {
     public var staleAfter: Duration
     public var maxRun: Duration?
     public var actuator: ActuatorConfig
+
+    /// Targets a thermostat accepts, in °C: from absolute zero to what a kiln's thermocouple reads.
+    public static let targets: ClosedRange<Double> = -273.15 ... 2000
+    /// Hysteresis bands it accepts, in °C.
+    public static let hystereses: ClosedRange<Double> = 0 ... 100
 
     public init(name: String, device: String, mode: ThermostatMode, target: Double, hysteresis: Double, minOn: Duration,
                 minOff: Duration, staleAfter: Duration, maxRun: Duration?, actuator: ActuatorConfig) {

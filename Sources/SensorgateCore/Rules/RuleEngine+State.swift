@@ -62,20 +62,32 @@ extension RuleEngine {
         return w.string
     }
 
+    /// Why saved state cannot be used at all (not JSON, another version), nil when it can.
+    public static func unusableState(_ text: String) -> String? {
+        let root: JSONValue
+        do { root = try JSONParser.parse(text) } catch { return "the saved rule state is not JSON (\(error))" }
+        guard root["version"]?.doubleValue == Self.stateVersion else { return "the saved rule state has an unknown version" }
+        return nil
+    }
+
     /// Takes over saved state for the devices, rules and thermostats that still exist.
     /// `elapsed` is how long the gateway was stopped: cooldowns and thermostat switch times count
     /// it (the relay kept its state while nobody watched); silence timers (`for`, `no_motion`,
     /// `stale`) do not, because nothing could be heard then. Returns what could not be restored.
     @discardableResult
     public mutating func restoreState(json text: String, at now: RuleInstant, elapsed: Int64) -> [String] {
-        let root: JSONValue
-        do { root = try JSONParser.parse(text) } catch { return ["the saved rule state is not JSON (\(error)); starting fresh"] }
-        guard root["version"]?.doubleValue == Self.stateVersion else { return ["the saved rule state has an unknown version; starting fresh"] }
+        if let problem = Self.unusableState(text) { return [problem + "; starting fresh"] }
+        guard let root = try? JSONParser.parse(text) else { return [] }
         let t = now.monotonic
         let elapsed = max(0, elapsed)
+        /// An age in ms from the file; nil for one that cannot be true (damaged state must not trap).
+        func milliseconds(_ v: JSONValue?) -> Int64? {
+            guard let ms = v?.doubleValue, ms.isFinite, ms >= 0, ms < 1e13 else { return nil }
+            return Int64(ms)
+        }
         func instant(_ v: JSONValue?, counting downtime: Bool = false) -> Int64? {
-            guard let age = v?.doubleValue, age.isFinite else { return nil }
-            return t - Int64(age) - (downtime ? elapsed : 0)
+            guard let age = milliseconds(v) else { return nil }
+            return t - age - (downtime ? elapsed : 0)
         }
         func alert(_ v: JSONValue?) -> AlertData? {
             guard let v, let rule = v["rule"]?.stringValue, let message = v["message"]?.stringValue,
@@ -113,7 +125,7 @@ extension RuleEngine {
         for i in thermostats.indices {
             let name = thermostats[i].config.name
             guard let saved = root["thermostats"]?[name] else { continue }
-            guard case .bool(let on)? = saved["output"], let readingAge = saved["reading_age"]?.doubleValue else {
+            guard case .bool(let on)? = saved["output"], let readingAge = milliseconds(saved["reading_age"]) else {
                 problems.append("thermostat '\(name)': saved state is incomplete; starting with output off")
                 continue
             }
@@ -127,8 +139,8 @@ extension RuleEngine {
                                        mode: h["mode"]?.stringValue.flatMap(ThermostatMode.init(rawValue:))))
                 }
             }
-            thermostats[i].restore(.init(outputOn: on, switchAge: saved["switch_age"]?.doubleValue.map { Int64($0) },
-                                         readingAge: Int64(readingAge), celsius: saved["celsius"]?.doubleValue, holds: holds,
+            thermostats[i].restore(.init(outputOn: on, switchAge: milliseconds(saved["switch_age"]),
+                                         readingAge: readingAge, celsius: saved["celsius"]?.doubleValue, holds: holds,
                                          staleAlert: alert(saved["stale_alert"]), maxRunAlert: alert(saved["max_run_alert"])),
                                    at: t, elapsed: elapsed)
         }

@@ -34,7 +34,10 @@ public struct ForwarderSettings: Sendable {
     }
 
     var machine: DeliveryStateMachine.Settings {
-        DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
+        var s = DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
+        s.saveAfter = buffer.saveAfter.milliseconds
+        s.ackTimeout = mqtt.ackTimeout.milliseconds
+        return s
     }
 }
 
@@ -74,12 +77,20 @@ final class MQTTForwarder {
     private var commandQueue = CommandQueue()
     private var diskErrors = 0
     private var diskFailing = false
+    /// sensorgate.db's record of this buffer's commits, written at most once a second and at stop.
+    private let record: BufferRecord?
+    private var recordedGeneration: Int64 = -1
+    private var recordedAt: Int64 = 0
+    private let reserve: DiskReserve?
 
-    init(settings: ForwarderSettings, buffer: OfflineBuffer, inbox: BoundedChannel<OutboundEvent>,
+    init(settings: ForwarderSettings, buffer: OfflineBuffer, record: BufferRecord? = nil, reserve: DiskReserve? = nil,
+         inbox: BoundedChannel<OutboundEvent>,
          commands: BoundedChannel<ForwarderCommand>, control: BoundedChannel<ForwarderControl>,
          status: ForwarderStatus, pressure: Pressure, logger: Logger) {
         self.settings = settings
         self.buffer = buffer
+        self.record = record
+        self.reserve = reserve
         self.inbox = inbox
         self.commands = commands
         self.control = control
@@ -143,6 +154,7 @@ final class MQTTForwarder {
             }
             sendCommands()
             publishStatus()
+            writeRecord(force: false)
             let more = !inbox.isEmpty
             for event in session.poll(wakeFDs: [inbox.readable.fd], until: more ? MQTTSession.now() : wake) {
                 handle(event)
@@ -197,6 +209,11 @@ final class MQTTForwarder {
                 logger.warning("offline buffer full (\(settings.buffer.maxEvents) events / \(settings.buffer.maxBytes) bytes): dropped \(result.dropped) event(s) (\(settings.buffer.onFull.rawValue)), \(machine.counters.dropped) in all")
             }
         } catch {
+            // Stopping on a full disk: the reserve is freed so the last events can be saved.
+            if error.isDiskFull, machine.isStopping, let reserve, reserve.release() {
+                logger.warning("disk full while stopping: released the 1 MB reserve in the state directory to save the remaining events")
+                return self.commit(commit, at: now)
+            }
             machine.commitFailed(at: now)
             diskErrors += 1
             if !diskFailing || isPowerOfTen(diskErrors) {
@@ -247,7 +264,23 @@ final class MQTTForwarder {
         pressure.set(machine.underPressure)
     }
 
+    /// Tells sensorgate.db how far this buffer has got (see BufferRecord): a later start that
+    /// finds buffer.db behind it reports the events lost with it.
+    private func writeRecord(force: Bool) {
+        guard let record, buffer.generation != recordedGeneration else { return }
+        let now = MQTTSession.now()
+        guard force || now - recordedAt >= 1_000 else { return }
+        do {
+            try record.write(.init(generation: buffer.generation, count: buffer.eventCount, newest: buffer.newestSeq))
+            recordedGeneration = buffer.generation
+            recordedAt = now
+        } catch {
+            logger.debug("cannot record the buffer's state in sensorgate.db: \(error)")
+        }
+    }
+
     private func finish() {
+        writeRecord(force: true)
         session.close(final: (settings.statusTopic, "offline"))
         publishStatus()
         let c = machine.counters

@@ -127,10 +127,15 @@ final class EventPipeline {
         let now = WallClock.ruleInstant()
         do {
             if let saved = try state.ruleState.load() {
-                let elapsed = saved.elapsed(nowWall: now.wall.millisecondsSinceEpoch, nowBoot: now.monotonic, bootID: bootID)
-                for problem in rules.restoreState(json: saved.json, at: now, elapsed: elapsed) { logger.warning("\(problem)") }
-                let raised = rules.raisedAlerts.count
-                logger.info("rule state restored (saved \(DurationText.format(.seconds(elapsed / 1000))) ago\(raised > 0 ? "; \(raised) alert(s) still raised" : ""))")
+                if let problem = RuleEngine.unusableState(saved.json) {
+                    logger.warning("\(problem) in \(state.database.path); rules and thermostats start fresh")
+                } else {
+                    let elapsed = saved.elapsed(nowWall: now.wall.millisecondsSinceEpoch, nowBoot: now.monotonic, bootID: bootID)
+                    for problem in rules.restoreState(json: saved.json, at: now, elapsed: elapsed ?? 0) { logger.warning("\(problem)") }
+                    let raised = rules.raisedAlerts.count
+                    let ago = elapsed.map { "saved \(DurationText.format(.seconds($0 / 1000))) ago" } ?? "saved at an implausible time: the downtime is not counted"
+                    logger.info("rule state restored (\(ago)\(raised > 0 ? "; \(raised) alert(s) still raised" : ""))")
+                }
             }
         } catch {
             logger.error("cannot read the saved rule state in \(state.database.path): \(error); rules start fresh")
@@ -228,10 +233,10 @@ final class EventPipeline {
             case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
             case .motion: data = .motion(location: locations[reading.deviceID])
             }
-            if let failures = failingSince.removeValue(forKey: reading.deviceID) {
+            if emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true),
+               let failures = failingSince.removeValue(forKey: reading.deviceID) {
                 logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)", metadata: ["device": "\(reading.deviceID)"])
             }
-            emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true)
         case .failure(let device, let reason, let detail):
             countFailure(device: device, reason: reason, detail: detail)
         }
@@ -250,15 +255,17 @@ final class EventPipeline {
     }
 
     /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
-    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) {
+    /// False when it could not be given a seq (counted as a failure).
+    @discardableResult
+    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Bool {
         let now = WallClock.now()
         let seq: UInt64
         do {
-            seq = try state.sequence.next()
+            seq = try nextSeq()
         } catch {
             countFailure(device: subject, reason: .sequenceError,
                          detail: "cannot reserve an event sequence number in \(state.database.path): \(error); event not emitted")
-            return
+            return false
         }
         if clockCheckedAt.map({ now.millisecondsSinceEpoch - $0 >= 10_000 || now.millisecondsSinceEpoch < $0 }) ?? true {
             let synced = WallClock.isSynchronized()
@@ -282,11 +289,33 @@ final class EventPipeline {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant)
         }
+        return true
     }
 
-    /// Records the exact next seq so a clean restart leaves no gap.
+    /// The next seq; on a full disk the state directory's reserve is freed once so the sequence
+    /// can still reserve its block.
+    private func nextSeq() throws(SQLiteError) -> UInt64 {
+        do {
+            return try state.sequence.next()
+        } catch {
+            guard error.isDiskFull, state.reserve.release() else { throw error }
+            logger.warning("disk full: released the 1 MB reserve in the state directory so events keep their sequence numbers; free some space")
+            return try state.sequence.next()
+        }
+    }
+
+    /// Records the exact next seq so a clean restart leaves no gap (on a full disk, with the
+    /// reserve's room).
     private func close() {
-        do { try state.sequence.close() } catch { logger.error("cannot save the event sequence: \(error)") }
+        do {
+            try state.sequence.close()
+        } catch {
+            var failure = error
+            if error.isDiskFull, state.reserve.release() {
+                do { try state.sequence.close(); summary.nextSeq = state.sequence.peek; return } catch { failure = error }
+            }
+            logger.error("cannot save the event sequence: \(failure); the next start skips ahead (no seq repeats)")
+        }
         summary.nextSeq = state.sequence.peek
     }
 }

@@ -12,6 +12,8 @@ import ServiceLifecycle
 public struct ForwarderService: Service {
     let settings: ForwarderSettings
     let buffer: OfflineBuffer
+    let record: BufferRecord?
+    let reserve: DiskReserve
     let inbox: BoundedChannel<OutboundEvent>
     let commands: BoundedChannel<ForwarderCommand>
     let control: BoundedChannel<ForwarderControl>
@@ -20,12 +22,13 @@ public struct ForwarderService: Service {
     let logger: Logger
 
     public func run() async throws {
-        let (settings, buffer, inbox, commands, control, status, pressure, logger) =
-            (self.settings, self.buffer, self.inbox, self.commands, self.control, self.status, self.pressure, self.logger)
+        let (settings, buffer, record, reserve, inbox, commands, control, status, pressure, logger) =
+            (self.settings, self.buffer, self.record, self.reserve, self.inbox, self.commands, self.control, self.status,
+             self.pressure, self.logger)
         try await withGracefulShutdownHandler {
             try await OwnedThread.run(name: "forwarder") {
-                MQTTForwarder(settings: settings, buffer: buffer, inbox: inbox, commands: commands, control: control,
-                              status: status, pressure: pressure, logger: logger).run()
+                MQTTForwarder(settings: settings, buffer: buffer, record: record, reserve: reserve, inbox: inbox, commands: commands,
+                              control: control, status: status, pressure: pressure, logger: logger).run()
             }
         } onGracefulShutdown: {
             control.force(.stop)

@@ -57,31 +57,72 @@ public struct StateDirectory: Sendable {
     public let ruleState: RuleStateStore
     /// `buffer.db`: the forwarder's; nil without an `mqtt` section.
     public let buffer: OfflineBuffer?
+    /// The forwarder's record of buffer.db in sensorgate.db.
+    public let bufferRecord: BufferRecord?
+    /// Space to free when the disk is full, to save the sequence and stop cleanly.
+    public let reserve: DiskReserve
 
-    /// Blocking (SQLite opens, fsync): call it on a thread of ours.
+    /// Blocking (SQLite opens, quick_check, fsync): call it on a thread of ours. A damaged file
+    /// is set aside and logged; the sequence always resumes above everything either file knows
+    /// was issued, so losing one never makes a seq repeat.
     public static func open(config: GatewayConfig, logger: Logger) throws -> StateDirectory {
         let dir = config.gateway.stateDir
         try FileSystem.createDirectories(dir)
         let lock = try StateDirectoryLock.acquire(dir)
+        let reserve = DiskReserve(directory: dir)
+        let statePath = Paths.join(dir, "sensorgate.db")
+        let (database, damagedState) = try StateFile.open(
+            path: statePath, synchronous: config.buffer.sync,
+            schema: SequenceStore.schema + RuleStateStore.schema + BufferRecord.schema,
+            probe: ["SELECT next_seq FROM sequence", "SELECT json FROM rule_state", "SELECT * FROM buffer_record"],
+            describe: { db in
+                guard let stmt = try? db.prepare("SELECT next_seq FROM sequence"), (try? stmt.step()) == true else { return nil }
+                return "the sequence at \(stmt.int64(0)) and the rule state"
+            })
+        if let damaged = damagedState {
+            logger.error("sensorgate.db was damaged (\(damaged.problem)) and moved to \(damaged.path)\(damaged.held.map { ", with \($0)" } ?? ""): rules and thermostats start fresh; the sequence resumes above every seq buffer.db knows")
+        }
         var buffer: OfflineBuffer? = nil
+        var mirror: SequenceMirror? = nil
+        var record: BufferRecord? = nil
         var resumeAt: UInt64? = nil
+        var atLeast: UInt64 = 1
         if config.mqtt != nil {
             let path = Paths.join(dir, "buffer.db")
             let b = try OfflineBuffer(path: path, maxEvents: config.buffer.maxEvents, maxBytes: config.buffer.maxBytes,
                                       onFull: config.buffer.onFull, synchronous: config.buffer.sync)
-            if let aside = b.movedAside {
-                logger.error("the offline buffer \(path) could not be read and was moved to \(aside); starting an empty buffer")
+            if let damaged = b.quarantine {
+                logger.error("the offline buffer \(path) was damaged (\(damaged.problem)) and moved to \(damaged.path)\(damaged.held.map { " with \($0) that are not sent" } ?? ""); starting an empty buffer")
+            }
+            var wentBack = b.quarantine != nil
+            if let seen = try BufferRecord.read(database), b.generation < seen.generation {
+                wentBack = true
+                let lost = max(0, seen.count - b.eventCount)
+                logger.error("buffer.db went back from commit \(seen.generation) to \(b.generation) (a damaged or lost WAL after a crash, a truncated or replaced file): at least \(lost) buffered event(s)\(seen.newest.map { " up to seq \($0)" } ?? "") are gone", metadata: ["lost": "\(lost)"])
             }
             if !b.isEmpty { logger.notice("offline buffer holds \(b.eventCount) event(s) from before; they go first") }
+            atLeast = try b.highestSeq(includingReservations: true) + 1
             // Mode always keeps the sequence with the events: resume right after the last one
-            // committed. Offline runs clear it, so a later switch to always cannot go back.
-            if config.buffer.mode == .always { resumeAt = try b.storedNextSeq() } else { try b.clearStoredNextSeq() }
+            // committed (numbers reserved above it were never published, and are used again).
+            // Offline runs clear it, so a later switch to always cannot go back.
+            // A buffer that went back in time no longer knows where the sequence was: then
+            // sensorgate.db's reservation decides (a gap, rather than a seq used twice).
+            if config.buffer.mode == .always {
+                if !wentBack, let next = try b.storedNextSeq() { resumeAt = max(next, try b.highestSeq(includingReservations: false) + 1) }
+            } else {
+                try b.clearStoredNextSeq()
+            }
             buffer = b
+            mirror = try SequenceMirror(bufferPath: path)
+            record = try BufferRecord(statePath: statePath)
         }
-        let database = try SQLiteDatabase(path: Paths.join(dir, "sensorgate.db"))
-        try database.configure(synchronous: config.buffer.sync)
-        let sequence = try SequenceStore(database: database, synchronous: config.buffer.sync, resumeAt: resumeAt)
+        let sequence = try SequenceStore(database: database, synchronous: config.buffer.sync, resumeAt: resumeAt,
+                                         atLeast: atLeast, mirror: mirror)
+        if let behind = sequence.resumedFrom, damagedState == nil {
+            logger.warning("sensorgate.db was behind buffer.db (next seq \(behind)): it was lost, replaced or restored from a backup; the sequence resumes at \(sequence.peek) so that no seq repeats")
+        }
         let ruleState = try RuleStateStore(database: database)
-        return StateDirectory(lock: lock, database: database, sequence: sequence, ruleState: ruleState, buffer: buffer)
+        return StateDirectory(lock: lock, database: database, sequence: sequence, ruleState: ruleState, buffer: buffer,
+                              bufferRecord: record, reserve: reserve)
     }
 }

@@ -100,4 +100,23 @@ import Testing
         #expect(replay.restoreState(json: "{not json", elapsed: 0).first?.contains("not JSON") == true)
         #expect(replay.restoreState(json: "{\"version\": 99}", elapsed: 0).first?.contains("unknown version") == true)
     }
+
+    /// Damaged state with impossible numbers (it trapped converting 1e300 ms to Int64).
+    @Test func impossibleAgesInSavedStateAreIgnoredNotTrapped() throws {
+        var replay = RuleReplay(config: try ruleConfig(devices: ["cpu"], """
+            rules:
+              - name: too-hot
+                when: { temperature: { device: cpu, above: 70, for: 90s } }
+                then: [ { alert: { message: "{device} hot" } } ]
+            """), start: day0)
+        let damaged = """
+            {"version": 1, "devices": {"cpu": {"seen_age": 1e300, "celsius": 1e308}},
+             "rules": {"too-hot": {"active": true, "fired": false, "raised": [], "raise_age": -5e18,
+                                   "leaves": {"0:temperature:cpu": {"since_age": {"cpu": 9.3e18}}}}}}
+            """
+        _ = replay.restoreState(json: damaged, elapsed: 0)
+        // Time runs on without a trap, and nothing fires from the nonsense.
+        let outputs = replay.advance(to: Timestamp(millisecondsSinceEpoch: day0.millisecondsSinceEpoch + 3_600_000))
+        #expect(outputs.isEmpty)
+    }
 }

@@ -16,8 +16,11 @@ enum JSONFieldParser {
             return .failed(.malformed("not JSON: \(error)"))
         }
         let path = field.joined(separator: ".")
-        guard let value = document.value(atPath: field), value != .null else {
+        guard let value = document.value(atPath: field) else {
             return .failed(.missingField("no field '\(path)' in the payload"))
+        }
+        guard value != .null else {
+            return .failed(.missingField("field '\(path)' is null: the sensor sent no value"))
         }
         if let motionWhen {
             return matches(value, motionWhen) ? .motion : .idle
