@@ -105,7 +105,8 @@ import Testing
         let subscriber = try Subscriber(port: broker.port, filter: "sensorgate/tort/#")
         let dir = try TemporaryDirectory()
         defer { withExtendedLifetime((broker, subscriber, dir)) {} }
-        let gateway = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port, mode: "offline").path, "--log-level", "debug"])
+        let config = try Self.config(dir, port: broker.port, mode: "offline")
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("connected to") })
         let kills = Self.full ? 10 : 3
         var mark = 0
@@ -121,7 +122,15 @@ import Testing
         // connections misleads both ways: a kill while disconnected adds none, and the count
         // could be reached before the last reconnect.)
         #expect(await gateway.waitFor(timeout: 90) { String($0.dropFirst(mark)).contains("notice connected to") })
-        await pause(2)
+        // Drained: buffer.db empty again (a broker that saves every change takes its time on a
+        // loaded machine; a fixed 2 s left events in the buffer here).
+        var drained = false
+        for _ in 0..<60 where !drained {
+            let (_, stats) = try await runSensorgate(["buffer", "stats", "--config", config.path])
+            drained = stats.contains("\"events\": 0")
+            if !drained { await pause(1) }
+        }
+        #expect(drained)
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit(timeout: 30) == 0)
         let emitted = Self.emitted(gateway.output).map(\.seq)
