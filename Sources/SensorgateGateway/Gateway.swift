@@ -42,8 +42,9 @@ public struct Gateway: Sendable {
 
     /// Runs until SIGINT or SIGTERM; returns the process exit status.
     public func run() async -> Int32 {
-        // Until the signal service takes them, the signals must not end the process mid-start.
-        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_IGN) }
+        // Until the signal service takes them, the signals must not end the process mid-start
+        // (nor be lost: they are noted and handled once it listens).
+        SignalService.holdEarlySignals()
         guard let config = await loadConfig() else { return 1 }
         let logger = self.logger
         let state: StateDirectory

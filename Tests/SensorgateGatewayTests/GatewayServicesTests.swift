@@ -152,3 +152,26 @@ import SensorgateCore
         #expect(perEvent < 50, "\(perEvent) bytes written per event after the drain")
     }
 }
+
+extension GatewayServicesTests {
+    /// A stop sent while the gateway is still starting (the start line is logged before the
+    /// signal service listens) is handled once it listens, not ignored: `systemctl stop` right
+    /// after a start must not wait for TimeoutStopSec= and end in a SIGKILL. Likewise a reload.
+    @Test func signalsDuringStartupAreHandledNotLost() async throws {
+        let dir = try TemporaryDirectory()
+        // Many devices widen the window between the start line and the signal service listening.
+        let devices = (0..<400).map { "  - { id: t\($0), adapter: simulated, kind: temperature, interval: 1s }" }.joined(separator: "\n")
+        let config = try dir.write("gateway.yaml", "gateway: { id: early, state_dir: ./state }\ndevices:\n\(devices)\n")
+        for round in 0..<5 {
+            let gateway = try GatewayProcess(["run", "--config", config.path])
+            #expect(await gateway.waitFor(timeout: 20) { $0.contains("running 400 device(s)") })
+            if round == 4 { gateway.signal(SIGHUP) }
+            gateway.signal(SIGTERM)
+            let started = Date()
+            #expect(await gateway.waitForExit(timeout: 15) == 0, "round \(round): \(gateway.output)")
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(gateway.output.contains("SIGTERM: stopping"))
+            if round == 4 { #expect(gateway.output.contains("SIGHUP: reloading")) }
+        }
+    }
+}
