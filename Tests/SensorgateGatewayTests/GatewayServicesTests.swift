@@ -165,13 +165,16 @@ extension GatewayServicesTests {
         for round in 0..<5 {
             let gateway = try GatewayProcess(["run", "--config", config.path])
             #expect(await gateway.waitFor(timeout: 20) { $0.contains("running 400 device(s)") })
-            if round == 4 { gateway.signal(SIGHUP) }
+            if round == 4 {
+                // A reload asked for during start-up happens once the gateway listens.
+                gateway.signal(SIGHUP)
+                #expect(await gateway.waitFor(timeout: 15) { $0.contains("reloaded: 400 device(s)") })
+            }
             gateway.signal(SIGTERM)
             let started = Date()
             #expect(await gateway.waitForExit(timeout: 15) == 0, "round \(round): \(gateway.output)")
             #expect(Date().timeIntervalSince(started) < 10)
             #expect(gateway.output.contains("SIGTERM: stopping"))
-            if round == 4 { #expect(gateway.output.contains("SIGHUP: reloading")) }
         }
     }
 }

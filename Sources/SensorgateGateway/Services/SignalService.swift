@@ -52,9 +52,11 @@ struct SignalService: Service {
         }
     }
 
+    /// To the process, not this thread (raise): libdispatch's worker threads block these
+    /// signals, and one pending on such a thread would never reach the signal source.
     private static func replayEarlySignals() {
         let pending = earlySignals.exchange(0, ordering: .relaxed)
-        for number in handled where pending & (1 << UInt32(number)) != 0 { raise(number) }
+        for number in handled where pending & (1 << UInt32(number)) != 0 { kill(getpid(), number) }
     }
 }
 
