@@ -10,15 +10,19 @@ import SensorgateAdapters
 import SensorgateCore
 
 public enum ConfigFile {
-    public static func load(path: String, environment: [String: String] = FileSystem.environment()) -> ConfigLoadResult {
-        var result = ConfigLoader(files: FileConfigSource(), environment: environment, adapters: AdapterRegistry.all).load(path: path)
+    public static func load(path: String, environment: [String: String] = FileSystem.environment(),
+                            layout: InstallLayout = .current) -> ConfigLoadResult {
+        let loader = ConfigLoader(files: FileConfigSource(), environment: environment, adapters: AdapterRegistry.all, layout: layout)
+        var result = loader.load(path: systemAware(path, layout: layout))
         guard let config = result.config, let mqtt = config.mqtt else { return result }
         var problems: [Diagnostic] = []
         if let file = mqtt.passwordFile {
             if let mode = FileSystem.mode(file.value) {
-                if mode & 0o077 != 0 {
+                // Group-readable is the Debian way (root:sensorgate 0640); readable by everyone is not.
+                if mode & 0o007 != 0 {
+                    let f = file.value
                     problems.append(Diagnostic(.error, at: file.location,
-                        "'\(file.value)' is readable by group or others (mode \(String(mode & 0o777, radix: 8))); run chmod 600 on it"))
+                        "'\(f)' is open to every user on this host (mode \(String(mode & 0o777, radix: 8))); run chmod 600 '\(f)', or for the packaged service chown root:sensorgate '\(f)' && chmod 640 '\(f)'"))
                 } else if FileSystem.read(file.value) == nil {
                     problems.append(Diagnostic(.error, at: file.location, "cannot read '\(file.value)': \(String(cString: strerror(errno)))"))
                 }
@@ -34,6 +38,13 @@ public enum ConfigFile {
             result.config = nil
         }
         return result
+    }
+
+    /// A relative config path read from a working directory under /etc is made absolute, so the
+    /// loader sees a system config (and keeps its state out of /etc).
+    static func systemAware(_ path: String, layout: InstallLayout) -> String {
+        guard !path.hasPrefix("/"), let cwd = FileSystem.currentDirectory(), layout.isSystemPath(cwd) else { return path }
+        return Paths.join(cwd, path)
     }
 
     /// The password from `password` or `password_file` (trailing newline removed).

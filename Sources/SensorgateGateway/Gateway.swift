@@ -5,7 +5,8 @@
 //   input brokers  a thread each: MQTT sessions with subscriptions only
 //   pipeline       thread: sequence, rules, thermostats, actuators, sensorgate.db
 //   devices        a task each (a thread each for blocking reads), restarted when they stop
-//   signals        SIGTERM/SIGINT stop, SIGHUP reloads                        (stops first)
+//   signals        SIGTERM/SIGINT stop, SIGHUP reloads
+//   daemon         the summary line; under systemd, READY/STATUS/WATCHDOG     (stops first)
 //
 // Devices → pipeline → forwarder hand over through bounded channels: a full channel suspends
 // the async senders and keeps the pipeline from taking readings, so back-pressure reaches the
@@ -27,15 +28,17 @@ import ServiceLifecycle
 public struct Gateway: Sendable {
     private let configPath: String
     private let logger: Logger
+    private let options: DaemonOptions
 
     /// Readings waiting for the pipeline; beyond, devices wait (their sends suspend).
     static let pipelineInbox = 1_024
     /// Events handed to the forwarder and not yet taken; beyond, the pipeline takes no readings.
     static let forwarderInbox = 5_000
 
-    public init(configPath: String, logger: Logger) {
+    public init(configPath: String, logger: Logger, options: DaemonOptions = DaemonOptions()) {
         self.configPath = configPath
         self.logger = logger
+        self.options = options
     }
 
     /// Runs until SIGINT or SIGTERM; returns the process exit status.
@@ -52,12 +55,13 @@ public struct Gateway: Sendable {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
         }
-        logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
+        logger.notice("sensorgate \(SensorgateVersion.current): \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
 
         // Each thread waits on one wake-up shared by the channels it reads.
         let (pipelineWake, forwarderWake) = (Wakeup(), Wakeup())
         let inbox = BoundedChannel<AdapterOutput>(capacity: Self.pipelineInbox, readable: pipelineWake)
         let pressure = Pressure()
+        let (monitor, forwarderStatus) = (PipelineMonitor(), config.mqtt == nil ? nil : ForwarderStatus())
         let wiring = Wiring(
             pipelineControl: BoundedChannel(capacity: 16, readable: pipelineWake),
             forwarderInbox: config.mqtt == nil ? nil : BoundedChannel(capacity: Self.forwarderInbox, readable: forwarderWake),
@@ -68,23 +72,27 @@ public struct Gateway: Sendable {
             current: Locked(config))
         let pipeline = PipelineService(config: config, state: state, inbox: inbox, control: wiring.pipelineControl,
                                        outbox: wiring.forwarderInbox, commands: wiring.commands,
-                                       console: logger.logLevel <= .info, logger: logger, summary: Locked(PipelineSummary()))
+                                       console: LogTarget.echoesEvents(level: logger.logLevel), logger: logger,
+                                       summary: Locked(PipelineSummary()), monitor: monitor)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let mqtt = config.mqtt, let buffer = state.buffer, let forwarderInbox = wiring.forwarderInbox,
-           let commands = wiring.commands, let control = wiring.forwarderControl {
+           let commands = wiring.commands, let control = wiring.forwarderControl, let forwarderStatus {
             let settings = ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
                                              buffer: config.buffer)
             services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, record: state.bufferRecord,
                                                             reserve: state.reserve, inbox: forwarderInbox, commands: commands,
-                                                            control: control, status: ForwarderStatus(), pressure: pressure, logger: logger),
+                                                            control: control, status: forwarderStatus, pressure: pressure, logger: logger),
                                   serviceName: "forwarder"))
         }
         services.append(.init(service: wiring.inputBrokers, serviceName: "input brokers"))
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: wiring.devices, serviceName: "devices"))
         let gateway = self
-        services.append(.init(service: SignalService(reload: { await gateway.reload(wiring, pipeline: pipeline) }, logger: logger),
+        services.append(.init(service: SignalService(reload: { await gateway.reload(wiring, pipeline: pipeline) }, logger: logger,
+                                                     notifier: options.notifier),
                               successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"))
+        let health = GatewayHealth(pipeline: monitor, forwarder: forwarderStatus, config: wiring.current)
+        services += options.services(health: health, logger: logger)
 
         wiring.devices.start(connect(config, wiring))
         var groupLogger = logger
@@ -159,7 +167,7 @@ public struct Gateway: Sendable {
         let path = configPath
         guard let result = try? await OwnedThread.run(name: "config", { ConfigFile.load(path: path) }) else { return nil }
         for diagnostic in result.diagnostics {
-            Console.writeError(diagnostic.description + "\n")
+            logger.log(level: diagnostic.severity == .error ? .error : .warning, "\(diagnostic.description)")
         }
         return result.config
     }

@@ -9,18 +9,22 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning or error")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "text (one line per message) or json (one JSON object per line: time, level, message, metadata)")
+    var logFormat: LogFormat = .text
+
     func bootstrap() {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
+        let (level, target) = (logLevel, LogTarget.detect(format: logFormat))
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level, target: target) }
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
 
 /// `--config FILE` and the global options, shared by every command that reads a config.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "The gateway config file (YAML).")
-    var config: String
+    @Option(name: .long, help: ArgumentHelp("The gateway config file (YAML).", valueName: "file"))
+    var config: String = InstallLayout.current.defaultConfig
 
     @OptionGroup var global: GlobalOptions
 
@@ -44,6 +48,25 @@ struct Sensorgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensorgate",
         abstract: "An IoT telemetry gateway: sensors in, CloudEvents out, over MQTT, with rules and thermostats.",
+        discussion: """
+            Device adapters read sensors from sysfs, serial ports, GPIO character devices and MQTT; readings \
+            become CloudEvents with a gateway-wide sequence number, go through YAML rules that raise alerts and \
+            drive thermostats, and are forwarded to an MQTT broker, buffered in SQLite while it is out of reach.
+
+            Files: without --config every command reads /etc/sensorgate/sensorgate.yaml. The state (event \
+            sequence, rule state, offline buffer) goes to the config's state_dir, by default $STATE_DIRECTORY \
+            under systemd, /var/lib/sensorgate for a config under /etc, else var/ beside the config. Device \
+            profiles are looked up in the config's profiles_dir, then /etc/sensorgate/devices, then \
+            /usr/share/sensorgate/devices.
+
+            Signals: SIGTERM and SIGINT stop cleanly (in-flight events are published or buffered); SIGHUP \
+            reloads the config, keeping the running one if the new one has errors.
+
+            Logs go to stderr: one line per reading only at --log-level debug or on a terminal, a summary \
+            line every few minutes, syslog priority prefixes when stderr is the systemd journal. Under \
+            systemd (Type=notify) the gateway reports READY, STATUS, WATCHDOG, RELOADING and STOPPING.
+            """,
+        version: SensorgateVersion.current,
         subcommands: [Run.self, Check.self, Rules.self, Buffer.self, Discover.self])
 }
 
@@ -52,9 +75,22 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @Option(name: .long, help: ArgumentHelp("How often to log a summary line (events by type, failed reads, buffer, uplink); 0 for never.",
+                                            valueName: "duration"))
+    var summaryInterval: String = "5m"
+
+    func validate() throws {
+        guard summaryInterval == "0" || DurationText.parse(summaryInterval) != nil else {
+            throw ValidationError("--summary-interval must be a duration such as 30s or 5m (or 0), got \"\(summaryInterval)\"")
+        }
+    }
+
     func run() async throws {
         options.global.bootstrap()
-        let status = await Gateway(configPath: options.config, logger: Logger(label: "sensorgate")).run()
+        let interval = summaryInterval == "0" ? .zero : DurationText.parse(summaryInterval) ?? .seconds(300)
+        let gateway = Gateway(configPath: options.config, logger: Logger(label: "sensorgate"),
+                              options: DaemonOptions(summaryInterval: interval))
+        let status = await gateway.run()
         if status != 0 { throw ExitCode(status) }
     }
 }

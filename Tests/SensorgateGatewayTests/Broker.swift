@@ -109,14 +109,16 @@ final class Subscriber {
     private let timed: Bool
 
     /// `extra`: more mosquitto_sub arguments (`-V mqttv311`, `-u NAME` for brokers that keep
-    /// sessions only for named clients). `timed`: record each message's arrival time.
-    init(port: Int, filter: String = "sensorgate/#", extra: [String] = [], timed: Bool = false) throws {
+    /// sessions only for named clients). `timed`: record each message's arrival time. `login`:
+    /// user and password for a broker that refuses anonymous clients.
+    init(port: Int, filter: String = "sensorgate/#", extra: [String] = [], timed: Bool = false, login: (String, String)? = nil) throws {
         dir = try TemporaryDirectory()
         self.timed = timed
         let path = dir.url.appendingPathComponent("sub.txt").path
+        let credentials = login.map { ["-u", $0.0, "-P", $0.1] } ?? []
         pid = try spawnWithDefaultSignals("/usr/bin/mosquitto_sub",
                                           ["-p", String(port), "-t", filter, "-q", "1", "-c", "-i", "test-sub-\(port)"]
-                                            + (timed ? ["-F", "@s.@N %t %p"] : ["-v"]) + extra,
+                                            + (timed ? ["-F", "@s.@N %t %p"] : ["-v"]) + extra + credentials,
                                           output: path)
         Thread.sleep(forTimeInterval: 0.3)  // let it subscribe
     }

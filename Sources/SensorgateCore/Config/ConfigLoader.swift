@@ -20,13 +20,16 @@ public struct ConfigLoader {
     private let files: any ConfigFileSource
     private let environment: [String: String]
     private let adapters: [AdapterDefinition]
+    private let layout: InstallLayout
 
     /// `adapters`: every adapter a device may name, in the order messages list them
-    /// (the gateway passes `AdapterRegistry.all`).
-    public init(files: any ConfigFileSource, environment: [String: String], adapters: [AdapterDefinition]) {
+    /// (the gateway passes `AdapterRegistry.all`); `layout`: the system folders for defaults.
+    public init(files: any ConfigFileSource, environment: [String: String], adapters: [AdapterDefinition],
+                layout: InstallLayout = .standard) {
         self.files = files
         self.environment = environment
         self.adapters = adapters
+        self.layout = layout
     }
 
     public func load(path: String) -> ConfigLoadResult {
@@ -34,7 +37,8 @@ public struct ConfigLoader {
             let d = Diagnostic(.error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read the config file")
             return ConfigLoadResult(config: nil, diagnostics: [d])
         }
-        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path, adapters: adapters)
+        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path, adapters: adapters,
+                                    layout: layout)
         let config = loading.load(text)
         let diagnostics = loading.reader.diagnostics.sortedForDisplay(mainFile: path)
         return ConfigLoadResult(config: diagnostics.errorCount == 0 ? config : nil, diagnostics: diagnostics)
@@ -66,15 +70,17 @@ final class ConfigLoading {
     let reader: YAMLReader
     let path: String
     let adapters: [AdapterDefinition]
+    let layout: InstallLayout
     /// Every key some device may have, so a key of another adapter is called misplaced, not unknown.
     let allDeviceKeys: [String]
     var profileCache: [String: LoadedProfile?] = [:]
 
-    init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition]) {
+    init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition], layout: InstallLayout) {
         self.files = files
         self.reader = reader
         self.path = path
         self.adapters = adapters
+        self.layout = layout
         var keys = Self.commonDeviceKeys + Self.readingKeys
         for adapter in adapters { keys += adapter.keys.filter { !keys.contains($0) } }
         allDeviceKeys = keys
@@ -94,7 +100,7 @@ final class ConfigLoading {
         let gateway = loadGateway(gatewayValue)
         let mqtt = table["mqtt"].flatMap { loadMQTT($0, gatewayID: gateway?.id) }
         let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
-        let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? defaultProfilesDirs()) } ?? []
+        let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? profilesDirs()) } ?? []
         if mqtt == nil, table["mqtt"] == nil {
             for device in devices where device.settings.requiresBroker {
                 reader.error("device '\(device.id)' reads an MQTT topic, but there is no 'mqtt' section to connect with", at: device.declaredAt)
@@ -115,8 +121,31 @@ final class ConfigLoading {
 
     var configDirectory: String { Paths.directory(of: path) }
 
-    func defaultProfilesDirs() -> [String] {
-        [Paths.join(configDirectory, "Devices"), Paths.join(Paths.directory(of: configDirectory), "Devices")]
+    /// A config in /etc: its state goes to /var/lib, its profiles come from the system folders.
+    var isSystemConfig: Bool { layout.isSystemPath(configDirectory) }
+
+    /// `profiles_dir` (or, for a config outside /etc, `Devices/` beside it and beside its folder),
+    /// then the system folders.
+    func profilesDirs(explicit: String? = nil) -> [String] {
+        var dirs: [String]
+        if let explicit {
+            dirs = [Paths.join(configDirectory, explicit)]
+        } else if isSystemConfig {
+            dirs = []
+        } else {
+            dirs = [Paths.join(configDirectory, "Devices"), Paths.join(Paths.directory(of: configDirectory), "Devices")]
+        }
+        for dir in layout.systemProfileDirs where !dirs.contains(dir) { dirs.append(dir) }
+        return dirs
+    }
+
+    /// systemd's `$STATE_DIRECTORY` (its first entry), else /var/lib/sensorgate for a system
+    /// config, else `var/` beside the config.
+    func defaultStateDir() -> String {
+        if let systemd = reader.environment["STATE_DIRECTORY"]?.split(separator: ":").first, !systemd.isEmpty {
+            return String(systemd)
+        }
+        return isSystemConfig ? layout.systemStateDir : Paths.join(configDirectory, "var")
     }
 
     // MARK: gateway
@@ -132,10 +161,16 @@ final class ConfigLoading {
             return nil
         }
         guard let id = reader.identifier(idValue, "id") else { return nil }
-        let stateDir = t["state_dir"].flatMap { reader.string($0, "state_dir") } ?? "./var"
-        let profilesDirs = t["profiles_dir"].flatMap { reader.string($0, "profiles_dir") }.map { [Paths.join(configDirectory, $0)] }
-        return GatewaySettings(id: id, stateDir: Paths.join(configDirectory, stateDir),
-                               profilesDirs: profilesDirs ?? defaultProfilesDirs())
+        var stateDir = defaultStateDir()
+        if let sv = t["state_dir"], let dir = reader.string(sv, "state_dir") {
+            stateDir = Paths.join(configDirectory, dir)
+            if layout.isSystemPath(stateDir) {
+                reader.warning("'state_dir' is under \(layout.systemConfigRoot) (\(stateDir)): state belongs in \(layout.systemStateDir); leave 'state_dir' out to get it",
+                               at: sv.location)
+            }
+        }
+        let profilesDir = t["profiles_dir"].flatMap { reader.string($0, "profiles_dir") }
+        return GatewaySettings(id: id, stateDir: stateDir, profilesDirs: profilesDirs(explicit: profilesDir))
     }
 
     // MARK: mqtt

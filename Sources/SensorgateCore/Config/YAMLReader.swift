@@ -161,14 +161,24 @@ final class YAMLReader {
         }
         switch EnvironmentSubstitution.apply(s.string, environment: environment) {
         case .success(let text): return text
-        case .failure(.unset(let name)):
+        case .failure(.unset(let name)) where Self.mayShow(name, of: key):
             error("environment variable '\(name)' is not set and has no default (write ${\(name):-value} to give one)", at: v.location)
+        case .failure(.unset):
+            error("'\(key)' names an environment variable that is not set (the name is not shown: it may be part of the secret; write $$ for a literal $)", at: v.location)
         case .failure(.unterminated):
             error("'${' without a closing '}' in '\(key)' (write $$ for a literal $)", at: v.location)
-        case .failure(.badName(let name)):
+        case .failure(.badName(let name)) where Self.mayShow(name, of: key):
             error("'\(name)' is not an environment variable name in '\(key)'", at: v.location)
+        case .failure(.badName):
+            error("'${…}' in '\(key)' is not an environment variable name (write $$ for a literal $)", at: v.location)
         }
         return nil
+    }
+
+    /// Text from a secret's value is echoed only when it reads like a variable's name
+    /// (MQTT_PASSWORD), never what may be a piece of the password itself.
+    static func mayShow(_ name: String, of key: String) -> Bool {
+        key != "password" || name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isUppercase || $0.isNumber)) }
     }
 
     func string(_ v: YAMLValue, _ key: String) -> String? { scalarText(v, key) }

@@ -3,6 +3,7 @@
 // Written by the forwarder, read by anyone, under a Mutex.
 
 import SensorgateCore
+import SensorgateRuntime
 import Synchronization
 
 public final class ForwarderStatus: Sendable {
@@ -17,6 +18,8 @@ public final class ForwarderStatus: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    /// Beaten by the forwarder's loop each turn (at least once a second), for the watchdog.
+    public let heartbeat = Heartbeat()
 
     public init() {}
 

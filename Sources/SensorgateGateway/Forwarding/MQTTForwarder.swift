@@ -121,6 +121,7 @@ final class MQTTForwarder {
     /// so): one fd to poll beside the socket, one read to clear it.
     func run() {
         while true {
+            status.heartbeat.beat()
             var now = MQTTSession.now()
             inbox.readable.reset()
             takeControl(at: now)

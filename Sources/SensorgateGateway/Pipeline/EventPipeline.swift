@@ -36,6 +36,7 @@ public struct FailureCounts: Sendable, Equatable {
 /// What the pipeline did, read by the gateway once the pipeline has stopped.
 public struct PipelineSummary: Sendable {
     public var emitted = 0
+    public var byType: [EventType: Int] = [:]
     public var nextSeq: UInt64 = 1
     public var failures = FailureCounts()
 }
@@ -86,10 +87,11 @@ final class EventPipeline {
 
     /// Runs until `.stop`: readings while the forwarder has room, control messages, rule timers.
     /// `inbox` and `control` share one wake-up (Gateway makes them so).
-    func run(inbox: BoundedChannel<AdapterOutput>, control: BoundedChannel<PipelineControl>) {
+    func run(inbox: BoundedChannel<AdapterOutput>, control: BoundedChannel<PipelineControl>, monitor: PipelineMonitor? = nil) {
         let room = Wakeup()
         startRules()
         while true {
+            monitor?.beat { summary }
             inbox.readable.reset()
             for message in control.take() {
                 switch message {
@@ -283,7 +285,8 @@ final class EventPipeline {
         let event = Event(id: EventID(milliseconds: now.millisecondsSinceEpoch, using: &random), source: source,
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         summary.emitted += 1
-        if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
+        summary.byType[event.type, default: 0] += 1
+        if console { ConsoleEventLine.log(event, to: logger) }
         outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
