@@ -5,21 +5,30 @@ SWIFT        ?= swift
 CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
+# For the tests only: headless Chromium loads the status page, promtool (in Debian's prometheus) checks /metrics.
+TEST_PACKAGES := chromium prometheus
 
-.PHONY: all deps build release run test torture fuzz soak check bench clean
+.PHONY: all deps test-deps build release run test torture fuzz soak check bench clean
 
 all: build
 
 # Installs only what is missing, so repeated runs cost nothing and need no network.
-deps:
+define install_missing
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: no Swift toolchain on PATH; install Swift 6 from swift.org (or swiftly) first" >&2; exit 1; }
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
 		$$sudo apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(APT_PACKAGES))
+
+test-deps:
+	$(call install_missing,$(APT_PACKAGES) $(TEST_PACKAGES))
 
 build: deps
 	$(SWIFT) build
@@ -40,13 +49,13 @@ run: build
 check: build
 	$(BIN_DIR)/sensorgate check --config $(CONFIG)
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 # The torture suite at length (`make test` runs its short form): link faults, broker and gateway
 # kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.
-torture: deps
+torture: test-deps
 	$(SWIFT) build --build-tests
 	SENSORGATE_TORTURE=full $(SWIFT) test --skip-build --filter TortureTests
 

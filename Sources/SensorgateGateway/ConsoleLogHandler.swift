@@ -1,5 +1,7 @@
 // A swift-log handler that writes one short line per message to stderr:
-// `21:06:22.123 warning sim-living: readError: simulated read failure`.
+// `21:06:22.123 warning sim-living: readError: simulated read failure seq=…`. Event lines (the
+// logger labelled `eventLabel`) are printed as they are: they carry their own time and `#seq`,
+// and their seq, device and type as metadata for handlers that keep fields.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,10 +11,17 @@ import Musl
 import Logging
 
 public struct ConsoleLogHandler: LogHandler {
+    /// The label of the logger the pipeline prints one line per event with.
+    public static let eventLabel = "sensorgate.events"
+
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
+    private let events: Bool
 
-    public init(label: String, level: Logger.Level) { logLevel = level }
+    public init(label: String, level: Logger.Level) {
+        logLevel = level
+        events = label == Self.eventLabel
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -21,6 +30,10 @@ public struct ConsoleLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let message = "\(event.message)"
+        if events {
+            Console.writeError(message + "\n")
+            return
+        }
         var line = "\(WallClock.localTimeOfDay(WallClock.now())) \(event.level) \(message)"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         // Metadata the sentence already says (the device, the broker) is not repeated on a terminal.

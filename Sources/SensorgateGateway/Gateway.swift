@@ -5,6 +5,7 @@
 //   input brokers  a thread each: MQTT sessions with subscriptions only
 //   pipeline       thread: sequence, rules, thermostats, actuators, sensorgate.db
 //   devices        a task each (a thread each for blocking reads), restarted when they stop
+//   http           thread: /metrics, /healthz, /status, the status page (with `http:` only)
 //   signals        SIGTERM/SIGINT stop, SIGHUP reloads                        (stops first)
 //
 // Devices → pipeline → forwarder hand over through bounded channels: a full channel suspends
@@ -19,6 +20,7 @@ import Musl
 import Logging
 import SensorgateAdapters
 import SensorgateCore
+import SensorgateHTTP
 import SensorgateMQTT
 import SensorgateRuntime
 import ServiceLifecycle
@@ -50,6 +52,22 @@ public struct Gateway: Sendable {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
         }
+        let metrics = GatewayMetrics(startTime: WallClock.now())
+        let uplink = config.mqtt.map {
+            ForwarderStatus(broker: "\($0.host):\($0.port)", maxEvents: config.buffer.maxEvents, maxBytes: config.buffer.maxBytes)
+        }
+        var http: (listener: HTTPListener, routes: HTTPRoutes)? = nil
+        if let settings = config.http {
+            do {
+                let listener = try HTTPListener.bind(host: settings.host, port: settings.port)
+                let board = StatusBoard(gatewayID: config.gateway.id, uplink: uplink)
+                http = (listener, HTTPRoutes(board: board, metrics: metrics,
+                                             access: HTTPAccess(token: ConfigFile.httpToken(for: settings), uplinkDownAfter: settings.uplinkDownAfter)))
+            } catch {
+                logger.critical("\(error) ('http.listen' in \(configPath))")
+                return 1
+            }
+        }
         logger.notice("sensorgate \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
 
         // Each thread waits on one wake-up shared by the channels it reads.
@@ -63,10 +81,12 @@ public struct Gateway: Sendable {
             forwarderControl: config.mqtt == nil ? nil : BoundedChannel(capacity: 16, readable: forwarderWake),
             inputBrokers: InputBrokersService(logger: logger),
             devices: DeviceSupervisor(sink: ReadingSink(inbox, pressure: pressure)),
+            routes: http?.routes,
             current: Locked(config))
         let pipeline = PipelineService(config: config, state: state, inbox: inbox, control: wiring.pipelineControl,
                                        outbox: wiring.forwarderInbox, commands: wiring.commands,
-                                       console: logger.logLevel <= .info, logger: logger, summary: Locked(PipelineSummary()))
+                                       console: logger.logLevel <= .info, logger: logger, metrics: metrics, board: http?.routes.board,
+                                       summary: Locked(PipelineSummary()))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let mqtt = config.mqtt, let buffer = state.buffer, let forwarderInbox = wiring.forwarderInbox,
            let commands = wiring.commands, let control = wiring.forwarderControl {
@@ -74,12 +94,16 @@ public struct Gateway: Sendable {
                                              buffer: config.buffer)
             services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, record: state.bufferRecord,
                                                             reserve: state.reserve, inbox: forwarderInbox, commands: commands,
-                                                            control: control, status: ForwarderStatus(), pressure: pressure, logger: logger),
+                                                            control: control, status: uplink ?? ForwarderStatus(), pressure: pressure,
+                                                            metrics: metrics, logger: logger),
                                   serviceName: "forwarder"))
         }
         services.append(.init(service: wiring.inputBrokers, serviceName: "input brokers"))
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: wiring.devices, serviceName: "devices"))
+        if let http {
+            services.append(.init(service: HTTPService(listener: http.listener, routes: http.routes, logger: logger), serviceName: "http"))
+        }
         let gateway = self
         services.append(.init(service: SignalService(reload: { await gateway.reload(wiring, pipeline: pipeline) }, logger: logger),
                               successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"))
@@ -95,7 +119,7 @@ public struct Gateway: Sendable {
             return 1
         }
         let summary = pipeline.summary.value
-        let failed = summary.failures.total
+        let failed = summary.failedReads
         logger.notice("stopped after \(summary.emitted) event(s); next seq \(summary.nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
         return 0
     }
@@ -108,6 +132,8 @@ public struct Gateway: Sendable {
         let forwarderControl: BoundedChannel<ForwarderControl>?
         let inputBrokers: InputBrokersService
         let devices: DeviceSupervisor
+        /// nil without an `http` section.
+        let routes: HTTPRoutes?
         let current: Locked<GatewayConfig>
     }
 
@@ -140,6 +166,15 @@ public struct Gateway: Sendable {
         }
         if (next.mqtt == nil) != (previous.mqtt == nil) {
             logger.warning("adding or removing the 'mqtt' section takes effect at the next restart")
+        }
+        if (next.http == nil) != (previous.http == nil) {
+            logger.warning("adding or removing the 'http' section takes effect at the next restart")
+        } else if let new = next.http, let old = previous.http, new.listenText != old.listenText {
+            logger.warning("'http.listen' changed: the gateway keeps serving on \(old.listenText) until it is restarted")
+        }
+        if let new = next.http, let routes = wiring.routes {
+            // Token and health limits apply to the next request.
+            routes.access.value = HTTPAccess(token: ConfigFile.httpToken(for: new), uplinkDownAfter: new.uplinkDownAfter)
         }
         await wiring.devices.replace([])
         await pipeline.reconfigure(next)

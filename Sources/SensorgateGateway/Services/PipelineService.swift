@@ -17,17 +17,19 @@ public struct PipelineService: Service {
     let commands: BoundedChannel<ForwarderCommand>?
     let console: Bool
     let logger: Logger
+    let metrics: GatewayMetrics
+    let board: StatusBoard?
     /// Filled in when the pipeline stops.
     let summary: Locked<PipelineSummary>
 
     public func run() async throws {
         let (config, state, inbox, control, console, logger) = (self.config, self.state, self.inbox, self.control, self.console, self.logger)
-        let (outbox, commands) = (self.outbox, self.commands)
+        let (outbox, commands, metrics, board) = (self.outbox, self.commands, self.metrics, self.board)
         let result = try await withGracefulShutdownHandler {
             try await OwnedThread.run(name: "pipeline") { () -> PipelineSummary in
                 let actuators = Actuators(commands: commands, logger: logger, openLine: GatewayHardware.openOutputLine)
                 let pipeline = EventPipeline(config: config, state: state, outbox: outbox, actuators: actuators,
-                                             console: console, logger: logger)
+                                             console: console, logger: logger, metrics: metrics, board: board)
                 pipeline.run(inbox: inbox, control: control)
                 return pipeline.summary
             }
