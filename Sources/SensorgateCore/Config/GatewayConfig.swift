@@ -101,6 +101,7 @@ public struct RuleConfig: Sendable {
 /// A device id or a glob over device ids (`room-*`).
 public struct DeviceSelector: Sendable, Hashable, CustomStringConvertible {
     public var pattern: String
+    public init(pattern: String) { self.pattern = pattern }
     public var isGlob: Bool { pattern.contains(where: { "*?[".contains($0) }) }
     public func matches(_ id: String) -> Bool { Glob.matches(pattern: pattern, id) }
     public var description: String { pattern }

@@ -125,45 +125,52 @@ function bytes(n) {
 function fmt(v) { return (Math.round(v * 100) / 100).toFixed(Math.abs(v) < 100 ? 2 : 1); }
 
 const SVG = "http://www.w3.org/2000/svg";
-function sparkline(svg, values, counting) {
+// Motion: the events per 30 s bucket over the hour, as bars.
+function bars(svg, values) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const n = values.length, w = 240, h = 44, pad = 3;
-  const known = values.filter(v => v !== null);
-  if (!known.length) return;
-  if (counting) {
-    const max = Math.max(1, ...known), bw = w / n;
-    values.forEach((v, i) => {
-      if (!v) return;
-      const r = document.createElementNS(SVG, "rect"), bh = Math.max(2, (h - pad) * v / max);
-      r.setAttribute("x", (i * bw).toFixed(1)); r.setAttribute("width", Math.max(1, bw - .5).toFixed(1));
-      r.setAttribute("y", (h - bh).toFixed(1)); r.setAttribute("height", bh.toFixed(1));
-      svg.appendChild(r);
-    });
-    return;
-  }
-  let lo = Math.min(...known), hi = Math.max(...known);
-  if (hi - lo < 0.2) { const mid = (hi + lo) / 2; lo = mid - 0.1; hi = mid + 0.1; }
-  let points = [], lines = [];
+  const n = values.length, w = 240, h = 44, pad = 3, max = Math.max(1, ...values.filter(v => v !== null)), bw = w / n;
   values.forEach((v, i) => {
-    if (v === null) { if (points.length) lines.push(points); points = []; return; }
-    const x = n === 1 ? w : i * w / (n - 1), y = pad + (h - 2 * pad) * (1 - (v - lo) / (hi - lo));
-    points.push(x.toFixed(1) + "," + y.toFixed(1));
+    if (!v) return;
+    const r = document.createElementNS(SVG, "rect"), bh = Math.max(2, (h - pad) * v / max);
+    r.setAttribute("x", (i * bw).toFixed(1)); r.setAttribute("width", Math.max(1, bw - .5).toFixed(1));
+    r.setAttribute("y", (h - bh).toFixed(1)); r.setAttribute("height", bh.toFixed(1));
+    svg.appendChild(r);
   });
-  if (points.length) lines.push(points);
-  for (const p of lines) {
-    if (p.length === 1) {
-      // A lone bucket (the first half minute, or between gaps): a dot.
-      const [x, y] = p[0].split(","), dot = document.createElementNS(SVG, "rect");
-      dot.setAttribute("x", Math.min(+x, w - 3) - 1.5); dot.setAttribute("y", +y - 1.5);
+}
+// Values: [time (s), value] oldest first, drawn from the oldest (at most an hour back) to now,
+// broken where nothing came for a minute and a half.
+function line(svg, points, now) {
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  if (!points.length) return;
+  const w = 240, h = 44, pad = 3, t0 = Math.max(now - 3600, points[0][0]), span = Math.max(1, now - t0);
+  let lo = Math.min(...points.map(p => p[1])), hi = Math.max(...points.map(p => p[1]));
+  if (hi - lo < 0.2) { const mid = (hi + lo) / 2; lo = mid - 0.1; hi = mid + 0.1; }
+  const runs = [];
+  let run = [], prev = null;
+  for (const [t, v] of points) {
+    if (t < t0) continue;
+    if (prev !== null && t - prev > 90) { runs.push(run); run = []; }
+    run.push([(t - t0) / span * w, pad + (h - 2 * pad) * (1 - (v - lo) / (hi - lo))]);
+    prev = t;
+  }
+  runs.push(run);
+  for (const r of runs) {
+    if (!r.length) continue;
+    if (r.length === 1) {
+      const dot = document.createElementNS(SVG, "rect");
+      dot.setAttribute("x", Math.min(r[0][0], w - 3) - 1.5); dot.setAttribute("y", r[0][1] - 1.5);
       dot.setAttribute("width", 3); dot.setAttribute("height", 3);
       svg.appendChild(dot);
       continue;
     }
-    const line = document.createElementNS(SVG, "polyline");
-    line.setAttribute("points", p.join(" "));
-    svg.appendChild(line);
+    const pl = document.createElementNS(SVG, "polyline");
+    pl.setAttribute("points", r.map(p => p[0].toFixed(1) + "," + p[1].toFixed(1)).join(" "));
+    svg.appendChild(pl);
   }
 }
+// What the page saw itself since it opened (a point a second): the line has a shape from the
+// first minute on, before the 30 s histories have more than one bucket.
+const seen = {};
 
 function deviceCard(d) {
   let card = document.querySelector('[data-device="' + CSS.escape(d.id) + '"]');
@@ -203,16 +210,23 @@ function renderDevice(d) {
   const failures = Object.entries(d.failures).map(([k, v]) => k + " " + v).join(", ");
   card.querySelector(".fail").textContent = d.failing ? "failing: " + (d.last_failure || "") : failures ? "failures: " + failures : "";
   card.classList.toggle("failing", d.failing);
-  const h = histories[d.id];
-  if (h) {
-    const values = h.values.slice();
-    // The current bucket follows the live value between the 30 s histories.
-    if (d.type !== "MotionDetected" && d.value !== null && d.time) {
-      const t = Date.parse(d.time) / 1000, idx = values.length - 1 - Math.floor((h.end - t) / h.step);
-      if (idx === values.length - 1) values[idx] = d.value;
-    }
-    sparkline(card.querySelector("svg"), values, d.type === "MotionDetected");
+  const h = histories[d.id], now = Date.now() / 1000, svg = card.querySelector("svg");
+  if (d.type === "MotionDetected") {
+    if (h) bars(svg, h.values);
+    return;
   }
+  const mine = seen[d.id] || (seen[d.id] = []);
+  if (d.value !== null && d.time) {
+    const t = Date.parse(d.time) / 1000;
+    if (!mine.length || mine[mine.length - 1][0] < t) mine.push([t, d.value]);
+    while (mine.length && mine[0][0] < now - 3600) mine.shift();
+  }
+  const first = mine.length ? mine[0][0] : Infinity, points = [];
+  if (h) h.values.forEach((v, i) => {
+    const t = h.end - (h.values.length - i) * h.step + h.step / 2;
+    if (v !== null && t < first - h.step / 2) points.push([t, v]);
+  });
+  line(svg, points.concat(mine), now);
 }
 
 function renderThermostat(t) {

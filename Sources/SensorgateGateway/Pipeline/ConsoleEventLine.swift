@@ -3,7 +3,8 @@
 import SensorgateCore
 
 public enum ConsoleEventLine {
-    public static func line(for event: Event) -> String {
+    /// `color`: the type in its colour, the seq dimmed (ANSI), for a terminal.
+    public static func line(for event: Event, color: Bool = false) -> String {
         let value: String
         switch event.data {
         case .temperature(let celsius, let location):
@@ -15,7 +16,19 @@ public enum ConsoleEventLine {
         case .thermostatCommand(let c):
             value = "output \(c.outputOn ? "on" : "off") (\(c.mode.rawValue), target \(c.target) °C): \(c.reason)"
         }
-        return "\(WallClock.localTimeOfDay(event.time))  \(pad(event.subject, 12)) \(pad(event.type.rawValue, 18)) \(value)  #\(event.seq)"
+        let type = pad(event.type.rawValue, 18)
+        guard color else {
+            return "\(WallClock.localTimeOfDay(event.time))  \(pad(event.subject, 12)) \(type) \(value)  #\(event.seq)"
+        }
+        let code: String
+        switch event.type {
+        case .temperatureReading: code = "36"
+        case .motionDetected: code = "33"
+        case .alertRaised: code = "1;31"
+        case .alertResolved: code = "32"
+        case .thermostatCommand: code = "35"
+        }
+        return "\u{1B}[2m\(WallClock.localTimeOfDay(event.time))\u{1B}[0m  \u{1B}[1m\(pad(event.subject, 12))\u{1B}[0m \u{1B}[\(code)m\(type)\u{1B}[0m \(value)  \u{1B}[2m#\(event.seq)\u{1B}[0m"
     }
 
     private static func pad(_ s: String, _ width: Int) -> String {
