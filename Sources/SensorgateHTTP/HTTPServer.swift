@@ -222,8 +222,9 @@ public final class HTTPServer {
 
     // MARK: Time
 
+    /// The next tick while a stream is open, else the nearest timeout: an idle server sleeps.
     private func wakeAt(_ now: Int64) -> Int64 {
-        var next = nextTick
+        var next = connections.contains { $0.streaming } ? nextTick : now + 3_600_000
         for c in connections where !c.streaming {
             if let started = c.requestStarted { next = min(next, started + settings.requestTimeout) }
             next = min(next, c.lastActivity + settings.idleTimeout)
