@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
+        // Counters through swift-metrics' API (CoreMetrics only: `Metrics` imports FoundationEssentials),
+        // exported in Prometheus' text format; neither imports Foundation.
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // C libraries, wrapped once each; only the storage, MQTT and YAML targets import them.
@@ -44,13 +48,20 @@ let package = Package(
         // blocking work, eventfd wake-ups; shared state in Synchronization's Mutex and Atomic.
         .target(name: "SensorgateRuntime", dependencies: ["SensorgateCore", "CLinux"]),
 
+        // A small HTTP/1.1 server on a thread of ours (poll(2), keep-alive, Server-Sent Events): the
+        // gateway's /metrics, /healthz, /status and status page. Chosen over Hummingbird 2 for its
+        // footprint on a small board (README, "Looking inside").
+        .target(name: "SensorgateHTTP", dependencies: ["SensorgateRuntime"]),
+
         // Device adapters, one folder each.
         .target(name: "SensorgateAdapters", dependencies: ["SensorgateCore", "SensorgateRuntime", "CLinux"]),
 
         // The running gateway: config files, adapters, event output, signals.
         .target(name: "SensorgateGateway", dependencies: [
-            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "SensorgateMQTT", "SensorgateRuntime", "CLinux",
+            "SensorgateCore", "SensorgateStorage", "SensorgateAdapters", "SensorgateMQTT", "SensorgateRuntime", "SensorgateHTTP", "CLinux",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
@@ -75,9 +86,11 @@ let package = Package(
         .testTarget(name: "SensorgateAdaptersTests", dependencies: ["SensorgateAdapters", "SensorgateCore", "SensorgateRuntime", "CLinux"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SensorgateRuntimeTests", dependencies: ["SensorgateRuntime"]),
+        .testTarget(name: "SensorgateHTTPTests", dependencies: ["SensorgateHTTP", "SensorgateRuntime"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
         .testTarget(name: "SensorgateGatewayTests", dependencies: [
             "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,8 @@
 #include <pty.h>
 #include <linux/gpio.h>
 #include <sys/eventfd.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -159,6 +161,28 @@ int sg_eventfd(void) {
 int sg_eventfd_signal(int fd) {
     uint64_t one = 1;
     return write(fd, &one, sizeof one) == sizeof one || errno == EAGAIN ? 0 : -errno;
+}
+
+static int sg_stop_write_fd = -1;
+
+static void sg_stop_handler(int signo) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    (void)!write(sg_stop_write_fd, &byte, 1);
+    errno = saved;
+}
+
+int sg_stop_pipe(void) {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
+    sg_stop_write_fd = fds[1];
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = sg_stop_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0) return -errno;
+    return fds[0];
 }
 
 uint64_t sg_eventfd_drain(int fd) {

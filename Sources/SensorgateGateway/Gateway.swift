@@ -5,6 +5,7 @@
 //   input brokers  a thread each: MQTT sessions with subscriptions only
 //   pipeline       thread: sequence, rules, thermostats, actuators, sensorgate.db
 //   devices        a task each (a thread each for blocking reads), restarted when they stop
+//   http           thread: /metrics, /healthz, /status, the status page (with `http:` only)
 //   signals        SIGTERM/SIGINT stop, SIGHUP reloads
 //   daemon         the summary line; under systemd, READY/STATUS/WATCHDOG     (stops first)
 //
@@ -21,6 +22,7 @@ import CLinux
 import Logging
 import SensorgateAdapters
 import SensorgateCore
+import SensorgateHTTP
 import SensorgateMQTT
 import SensorgateRuntime
 import ServiceLifecycle
@@ -55,13 +57,29 @@ public struct Gateway: Sendable {
             logger.critical("cannot open the state directory \(config.gateway.stateDir): \(error)")
             return 1
         }
+        let metrics = GatewayMetrics(startTime: WallClock.now())
+        let forwarderStatus = config.mqtt.map {
+            ForwarderStatus(broker: "\($0.host):\($0.port)", maxEvents: config.buffer.maxEvents, maxBytes: config.buffer.maxBytes)
+        }
+        var http: (listener: HTTPListener, routes: HTTPRoutes)? = nil
+        if let settings = config.http {
+            do {
+                let listener = try HTTPListener.bind(host: settings.host, port: settings.port)
+                let board = StatusBoard(gatewayID: config.gateway.id, uplink: forwarderStatus)
+                http = (listener, HTTPRoutes(board: board, metrics: metrics,
+                                             access: HTTPAccess(token: ConfigFile.httpToken(for: settings), uplinkDownAfter: settings.uplinkDownAfter)))
+            } catch {
+                logger.critical("\(error) ('http.listen' in \(configPath))")
+                return 1
+            }
+        }
         logger.notice("sensorgate \(SensorgateVersion.current): \(config.gateway.id) running \(config.devices.count) device(s), \(config.rules.count) rule(s), \(config.thermostats.count) thermostat(s) from \(configPath); next seq \(state.sequence.peek)")
 
         // Each thread waits on one wake-up shared by the channels it reads.
         let (pipelineWake, forwarderWake) = (Wakeup(), Wakeup())
         let inbox = BoundedChannel<AdapterOutput>(capacity: Self.pipelineInbox, readable: pipelineWake)
         let pressure = Pressure()
-        let (monitor, forwarderStatus) = (PipelineMonitor(), config.mqtt == nil ? nil : ForwarderStatus())
+        let monitor = PipelineMonitor()
         let wiring = Wiring(
             pipelineControl: BoundedChannel(capacity: 16, readable: pipelineWake),
             forwarderInbox: config.mqtt == nil ? nil : BoundedChannel(capacity: Self.forwarderInbox, readable: forwarderWake),
@@ -69,10 +87,12 @@ public struct Gateway: Sendable {
             forwarderControl: config.mqtt == nil ? nil : BoundedChannel(capacity: 16, readable: forwarderWake),
             inputBrokers: InputBrokersService(logger: logger),
             devices: DeviceSupervisor(sink: ReadingSink(inbox, pressure: pressure)),
+            routes: http?.routes,
             current: Locked(config))
         let pipeline = PipelineService(config: config, state: state, inbox: inbox, control: wiring.pipelineControl,
                                        outbox: wiring.forwarderInbox, commands: wiring.commands,
                                        console: LogTarget.echoesEvents(level: logger.logLevel), logger: logger,
+                                       metrics: metrics, board: http?.routes.board,
                                        summary: Locked(PipelineSummary()), monitor: monitor)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let mqtt = config.mqtt, let buffer = state.buffer, let forwarderInbox = wiring.forwarderInbox,
@@ -81,12 +101,16 @@ public struct Gateway: Sendable {
                                              buffer: config.buffer)
             services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, record: state.bufferRecord,
                                                             reserve: state.reserve, inbox: forwarderInbox, commands: commands,
-                                                            control: control, status: forwarderStatus, pressure: pressure, logger: logger),
+                                                            control: control, status: forwarderStatus, pressure: pressure,
+                                                            metrics: metrics, logger: logger),
                                   serviceName: "forwarder"))
         }
         services.append(.init(service: wiring.inputBrokers, serviceName: "input brokers"))
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: wiring.devices, serviceName: "devices"))
+        if let http {
+            services.append(.init(service: HTTPService(listener: http.listener, routes: http.routes, logger: logger), serviceName: "http"))
+        }
         let gateway = self
         services.append(.init(service: SignalService(reload: { await gateway.reload(wiring, pipeline: pipeline) }, logger: logger,
                                                      notifier: options.notifier),
@@ -105,7 +129,7 @@ public struct Gateway: Sendable {
             return 1
         }
         let summary = pipeline.summary.value
-        let failed = summary.failures.total
+        let failed = summary.failedReads
         logger.notice("stopped after \(summary.emitted) event(s); next seq \(summary.nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
         return 0
     }
@@ -118,6 +142,8 @@ public struct Gateway: Sendable {
         let forwarderControl: BoundedChannel<ForwarderControl>?
         let inputBrokers: InputBrokersService
         let devices: DeviceSupervisor
+        /// nil without an `http` section.
+        let routes: HTTPRoutes?
         let current: Locked<GatewayConfig>
     }
 
@@ -150,6 +176,15 @@ public struct Gateway: Sendable {
         }
         if (next.mqtt == nil) != (previous.mqtt == nil) {
             logger.warning("adding or removing the 'mqtt' section takes effect at the next restart")
+        }
+        if (next.http == nil) != (previous.http == nil) {
+            logger.warning("adding or removing the 'http' section takes effect at the next restart")
+        } else if let new = next.http, let old = previous.http, new.listenText != old.listenText {
+            logger.warning("'http.listen' changed: the gateway keeps serving on \(old.listenText) until it is restarted")
+        }
+        if let new = next.http, let routes = wiring.routes {
+            // Token and health limits apply to the next request.
+            routes.access.value = HTTPAccess(token: ConfigFile.httpToken(for: new), uplinkDownAfter: new.uplinkDownAfter)
         }
         await wiring.devices.replace([])
         await pipeline.reconfigure(next)

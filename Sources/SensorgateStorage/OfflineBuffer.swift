@@ -54,6 +54,7 @@ public final class OfflineBuffer: @unchecked Sendable {
     private let readAfter: SQLiteStatement
     private let saveMeta: SQLiteStatement
     private let newestQuery: SQLiteStatement
+    private let oldestQuery: SQLiteStatement
 
     public init(path: String, maxEvents: Int, maxBytes: Int64, onFull: BufferSettings.OnFull,
                 synchronous: BufferSettings.Sync) throws(SQLiteError) {
@@ -89,6 +90,7 @@ public final class OfflineBuffer: @unchecked Sendable {
         readAfter = try database.prepare("SELECT seq, topic, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
         saveMeta = try database.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         newestQuery = try database.prepare("SELECT max(seq) FROM events")
+        oldestQuery = try database.prepare("SELECT seq, payload FROM events ORDER BY seq LIMIT 1")
     }
 
     static let schema = """
@@ -122,6 +124,15 @@ public final class OfflineBuffer: @unchecked Sendable {
 
     public var isEmpty: Bool { count == 0 }
     public var eventCount: Int { count }
+    /// Bytes of topic and payload stored, as `max_bytes` counts them.
+    public var byteCount: Int64 { bytes }
+
+    /// The oldest stored event's seq and payload (for its age on /metrics), nil when empty.
+    public func oldest() throws(SQLiteError) -> (seq: UInt64, payload: [UInt8])? {
+        defer { oldestQuery.reset() }
+        guard try oldestQuery.step() else { return nil }
+        return (UInt64(oldestQuery.int64(0)), oldestQuery.blob(1))
+    }
 
     /// The next seq recorded with the last commit (`mode: always` keeps its sequence here).
     public func storedNextSeq() throws(SQLiteError) -> UInt64? {

@@ -17,7 +17,7 @@ defer { try? FileManager.default.removeItem(atPath: work) }
 let tools = Tools(floorDir: option("--floor") ?? ".build/bench-floor", sensorgate: option("--sensorgate") ?? ".build/release/sensorgate",
                   workDir: work)
 let scale = quick ? 10 : 1
-/// `--only output,drain`: run just those groups (output, relay, outage, recovery, latency, footprint, idle, rules).
+/// `--only output,drain`: run just those groups (output, relay, outage, recovery, latency, footprint, idle, http, rules).
 let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
 @MainActor func wanted(_ group: String) -> Bool { only?.contains(group) ?? true }
 
@@ -331,6 +331,7 @@ do {
         let demo = try String(contentsOfFile: "Config/demo.yaml", encoding: .utf8)
             .replacingOccurrences(of: "mqtt://127.0.0.1:18830", with: "mqtt://127.0.0.1:\(port)")
             .replacingOccurrences(of: "state_dir: ../var/demo", with: "state_dir: \(work)/state-demo")
+            .replacingOccurrences(of: "127.0.0.1:9180", with: "127.0.0.1:\(try freePort())")
         let path = "\(work)/demo.yaml"
         try demo.write(toFile: path, atomically: true, encoding: .utf8)
         let gateway = try Child(tools.sensorgate, ["run", "--config", path, "--log-level", "notice"],
@@ -386,6 +387,10 @@ do {
                       detail: "\(threads1.count) threads"))
         figures["idle CPU"] = percent
         figures["idle switches"] = switches
+    }
+    // Idle memory with `http` off and on (issue 12: at most 3 MB for the page and endpoints).
+    if wanted("http") {
+        for result in try httpFootprint(tools: tools, work: work, brokerPort: port, runs: quick ? 1 : 3) { record(result) }
     }
 } catch {
     note("benchmark failed: \(error)")

@@ -1,4 +1,4 @@
-// The `sensorgate` command line: run, check, rules test, buffer stats, discover.
+// The `sensorgate` command line: run, check, tail, rules test, buffer stats, discover.
 
 import ArgumentParser
 import Logging
@@ -67,7 +67,7 @@ struct Sensorgate: AsyncParsableCommand {
             systemd (Type=notify) the gateway reports READY, STATUS, WATCHDOG, RELOADING and STOPPING.
             """,
         version: SensorgateVersion.current,
-        subcommands: [Run.self, Check.self, Rules.self, Buffer.self, Discover.self])
+        subcommands: [Run.self, Check.self, Tail.self, Rules.self, Buffer.self, Discover.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -104,6 +104,41 @@ struct Check: ParsableCommand {
     func run() throws {
         let loaded = try options.load()
         Console.writeOutput(ConfigSummary.line(path: options.config, config: loaded) + "\n")
+    }
+}
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the gateway's events live as they reach its broker (Ctrl-C stops).",
+        discussion: """
+            Subscribes to {topic_prefix}/{gateway.id}/... on the config's broker, with its credentials, and prints each
+            event as the gateway's console does (in colour on a terminal; NO_COLOR turns it off), or with --json the
+            CloudEvent as received, one per line. The gateway need not run on this host.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(name: .long, help: "Only this event type: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var type: String?
+
+    @Option(name: .long, help: "Only this device (or rule, or thermostat); a glob such as 'room-*' works too.")
+    var device: String?
+
+    @Flag(name: .long, help: "Print each CloudEvent as received (JSON lines).")
+    var json = false
+
+    func validate() throws {
+        if let type, EventType(rawValue: type) == nil {
+            throw ValidationError("--type must be one of \(EventType.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(type)\"")
+        }
+    }
+
+    func run() throws {
+        let loaded = try options.load()
+        let tail = SensorgateGateway.Tail.Options(type: type.flatMap(EventType.init(rawValue:)), device: device, json: json,
+                                                  color: !json && SensorgateGateway.Tail.colorWanted(environment: FileSystem.environment()))
+        let status = SensorgateGateway.Tail.run(config: loaded, options: tail, logger: Logger(label: "sensorgate"))
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

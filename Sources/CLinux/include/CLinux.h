@@ -25,6 +25,11 @@ int sg_eventfd(void);
 /// Adds 1 to an eventfd's counter (wakes its pollers). Returns 0 or -errno.
 int sg_eventfd_signal(int fd);
 
+/// Catches SIGINT and SIGTERM in whichever thread they arrive: the handler writes the signal's
+/// number to a pipe whose non-blocking read end is returned, for a command's poll loop to end on
+/// Ctrl-C (the self-pipe trick). Call once per process. Returns the fd or -errno.
+int sg_stop_pipe(void);
+
 /// Reads and clears an eventfd's counter. Returns the value read (0 when it was not signalled).
 uint64_t sg_eventfd_drain(int fd);
 

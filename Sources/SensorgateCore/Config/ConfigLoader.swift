@@ -369,22 +369,69 @@ final class ConfigLoading {
 
     // MARK: http
 
+    static let httpKeys = ["listen", "token", "token_file", "uplink_down_after"]
+
     func loadHTTP(_ v: YAMLValue) -> HTTPSettings? {
         guard let entries = reader.mapping(v, "'http'") else { return nil }
-        reader.checkKeys(entries, allowed: ["listen"], in: "'http'")
+        reader.checkKeys(entries, allowed: Self.httpKeys, in: "'http'")
         let t = EntryTable(entries)
-        guard let lv = t["listen"] else {
-            reader.error("'http' needs 'listen', such as 127.0.0.1:9180", at: v.location)
-            return nil
+        var http = HTTPSettings()
+        var ok = true
+        if let lv = t["listen"] {
+            if let text = reader.string(lv, "listen") {
+                if let (host, port) = Self.listenAddress(text) {
+                    (http.host, http.port) = (host, port)
+                } else {
+                    reader.error("'listen' must be HOST:PORT such as 127.0.0.1:9180 (or :PORT, or [::1]:PORT), got \(lv.shown)", at: lv.location)
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
         }
-        guard let text = reader.string(lv, "listen") else { return nil }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            reader.error("'listen' must be HOST:PORT such as 127.0.0.1:9180, got \(lv.shown)", at: lv.location)
-            return nil
+        if let tv = t["token"], let token = reader.string(tv, "token") {
+            if token.isEmpty || token.contains(where: { $0.isWhitespace }) {
+                reader.error("'token' must be a non-empty word without spaces (try: openssl rand -hex 16)", at: tv.location)
+                ok = false
+            } else if token.count < 16 {
+                reader.warning("a token of \(token.count) characters is easy to guess; use 16 or more (openssl rand -hex 16)", at: tv.location)
+            }
+            http.token = token
         }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return HTTPSettings(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+        if let fv = t["token_file"], let file = reader.string(fv, "token_file") {
+            http.tokenFile = Located(value: Paths.join(configDirectory, file), location: fv.location)
+            if t["token"] != nil {
+                reader.error("give either 'token' or 'token_file', not both", at: fv.location)
+                ok = false
+            }
+        }
+        if let dv = t["uplink_down_after"], let d = reader.duration(dv, "uplink_down_after", minimum: .seconds(1)) {
+            http.uplinkDownAfter = d
+        }
+        if ok, !http.isLoopback, http.token == nil, http.tokenFile == nil {
+            let at = t["listen"]?.location ?? v.location
+            reader.error("'listen' \(http.listenText) can be reached from other hosts: set 'token' or 'token_file' (clients then send 'Authorization: Bearer TOKEN'), or listen on 127.0.0.1", at: at)
+            ok = false
+        }
+        return ok ? http : nil
+    }
+
+    /// `HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT` (the host then is 127.0.0.1).
+    static func listenAddress(_ text: String) -> (String, Int)? {
+        var host = "127.0.0.1", portText = Substring(text)
+        if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = text[text.index(after: colon)...]
+            if host.hasPrefix("[") {
+                guard host.hasSuffix("]"), host.count > 2 else { return nil }
+                host = String(host.dropFirst().dropLast())
+            } else if host.contains(":") {
+                return nil  // an IPv6 address needs its brackets
+            }
+            if host.isEmpty { host = "127.0.0.1" }
+        }
+        guard let port = Int(portText), (1...65535).contains(port), !host.contains(where: { $0.isWhitespace || $0 == "/" }) else { return nil }
+        return (host, port)
     }
 
     /// Every device id written in the file, with its kind where the device loaded. A device with

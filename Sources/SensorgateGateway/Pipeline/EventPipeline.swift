@@ -1,11 +1,14 @@
 // Where adapter output becomes events, on the pipeline's own thread: each reading gets its seq
 // (from SQLite), a UUIDv7 id and a time, is printed, evaluated by the rules and handed to the
 // forwarder; each failure is counted by device and reason and logged once per outage (then at
-// powers of ten). A rule's outputs get their seqs right after their cause. Rule timers fire at
+// powers of ten). Counting is through metric handles made once per device (DeviceTrack), and
+// once a second the pipeline copies its view out to the StatusBoard for /status and the page.
+// A rule's outputs get their seqs right after their cause. Rule timers fire at
 // their deadlines from the same loop, so rules, sequence and rule state have one owner and no
 // lock. The loop takes readings only while the forwarder's inbox has room: a slow broker or disk
 // slows the devices (their sends suspend), never this thread's timers.
 
+import CoreMetrics
 import Logging
 import SensorgateAdapters
 import SensorgateCore
@@ -20,25 +23,13 @@ public enum PipelineControl: Sendable {
     case stop
 }
 
-/// Failures by device and reason, for logs and, later, /metrics.
-public struct FailureCounts: Sendable, Equatable {
-    public private(set) var byDevice: [String: [FailureReason: Int]] = [:]
-
-    public mutating func add(device: String, reason: FailureReason) -> Int {
-        let count = (byDevice[device]?[reason] ?? 0) + 1
-        byDevice[device, default: [:]][reason] = count
-        return count
-    }
-
-    public var total: Int { byDevice.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
-}
-
 /// What the pipeline did, read by the gateway once the pipeline has stopped.
 public struct PipelineSummary: Sendable {
     public var emitted = 0
     public var byType: [EventType: Int] = [:]
     public var nextSeq: UInt64 = 1
-    public var failures = FailureCounts()
+    /// Reads that gave no reading, every device and reason together.
+    public var failedReads = 0
 }
 
 /// Confined to the pipeline thread: made there, used there, never shared.
@@ -51,7 +42,22 @@ final class EventPipeline {
     private var topicPrefix: String
     private var topicTemplate: TopicTemplate
     private let gatewayID: String
-    private var locations: [String: String]
+    private let metrics: GatewayMetrics
+    /// nil without an `http` section: nobody reads the view, so it is not copied out.
+    private let board: StatusBoard?
+    /// Configured devices, by position; `trackIndex` finds a device's.
+    private var tracks: [DeviceTrack] = []
+    private var trackIndex: [String: Int] = [:]
+    /// Failures of subjects that are not configured devices (a rule's event without a seq).
+    private var otherFailures: [String: CoreMetrics.Counter] = [:]
+    private var otherFailureCount = 0
+    private var lastSeq: UInt64? = nil
+    private var lastPublish: Int64 = 0
+    /// Rule evaluations already added to the counters, by rule position in the current engine.
+    private var exportedEvaluations: [Int] = []
+    private var ruleCounters: [String: CoreMetrics.Counter] = [:]
+    private var alertCounters: [String: CoreMetrics.Counter] = [:]
+    private var thermostatGauges: [String: (output: Gauge, target: Gauge)] = [:]
     /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
     private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var clockSynced = true
@@ -65,22 +71,22 @@ final class EventPipeline {
     private var nextTick: Int64 = 0
     private var stateErrorLogged = false
     private let console: Bool
-    /// Devices with failures since their last reading: the next reading says they are back.
-    private var failingSince: [String: Int] = [:]
 
     init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
-         console: Bool, logger: Logger) {
+         console: Bool, logger: Logger, metrics: GatewayMetrics, board: StatusBoard? = nil) {
         self.source = config.gateway.eventSource
         self.state = state
         self.outbox = outbox
         self.actuators = actuators
         self.console = console
         self.logger = logger
+        self.metrics = metrics
+        self.board = board
         self.topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
         self.topicTemplate = config.mqtt?.topicTemplate ?? .standard
         self.gatewayID = config.gateway.id
-        self.locations = Self.locations(of: config)
         self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
+        updateTracks(config)
     }
 
     // MARK: The loop
@@ -102,6 +108,7 @@ final class EventPipeline {
                     for output in inbox.take() { accept(output) }
                     stopRules()
                     close()
+                    publishStatus(at: WallClock.bootMilliseconds())
                     return
                 }
             }
@@ -144,14 +151,17 @@ final class EventPipeline {
         }
         apply(rules.start(at: now), at: now)
         saveRuleState(at: now)
+        publishStatus(at: now.monotonic)
     }
 
     /// Fires timers that are due; returns how long until the next one may fire (at most a
     /// second, so time windows follow the wall clock closely). Between deadlines it costs one
-    /// clock read, however many readings pass.
+    /// clock read, however many readings pass. Once a second the status is copied out.
     private func tickRulesIfDue() -> Duration {
-        guard rules.hasState else { return .seconds(1) }
         let boot = WallClock.bootMilliseconds()
+        board?.tick(at: boot)
+        if boot - lastPublish >= 1000 { publishStatus(at: boot) }
+        guard rules.hasState else { return .milliseconds(max(1, lastPublish + 1000 - boot)) }
         if boot >= nextTick {
             let now = WallClock.ruleInstant()
             apply(rules.tick(at: now), at: now)
@@ -170,17 +180,26 @@ final class EventPipeline {
         saveRuleState(at: now)
     }
 
-    private func apply(_ outputs: [RuleOutput], at now: RuleInstant) {
+    /// `cause`: the event the rules reacted to (nil for timers), named in the log lines.
+    private func apply(_ outputs: [RuleOutput], at now: RuleInstant, cause: Event? = nil) {
         guard !outputs.isEmpty else { return }
         for output in outputs {
             switch output {
             case .event(let subject, let data):
-                emit(subject: subject, data: data, time: now.wall, evaluate: false)
-                if case .thermostatCommand(let command) = data, let thermostat = rules.thermostat(named: command.thermostat) {
-                    actuators.drive(thermostat: thermostat, on: command.outputOn)
+                let event = emit(subject: subject, data: data, time: now.wall, evaluate: false)
+                switch data {
+                case .thermostatCommand(let command):
+                    if let thermostat = rules.thermostat(named: command.thermostat) {
+                        actuators.drive(thermostat: thermostat, on: command.outputOn, seq: event?.seq)
+                    }
+                case .alertRaised(let alert): alertCounter(MetricName.alertsRaised, alert.rule).increment()
+                case .alertResolved(let alert): alertCounter(MetricName.alertsResolved, alert.rule).increment()
+                default: break
                 }
             case .publish(let topic, let payload, let retain, let qos):
-                logger.info("rule publish: \(payload.count > 60 ? String(payload.prefix(60)) + "…" : payload) to \(topic)", metadata: ["topic": "\(topic)"])
+                var metadata: Logger.Metadata = ["topic": "\(topic)"]
+                if let cause { metadata["seq"] = "\(cause.seq)"; metadata["device"] = "\(cause.subject)" }
+                logger.info("rule publish: \(payload.count > 60 ? String(payload.prefix(60)) + "…" : payload) to \(topic)", metadata: metadata)
                 actuators.publish(topic: topic, payload: payload, retain: retain, qos: qos)
             }
         }
@@ -201,17 +220,11 @@ final class EventPipeline {
         }
     }
 
-    private static func locations(of config: GatewayConfig) -> [String: String] {
-        var result: [String: String] = [:]
-        for device in config.devices { if let location = device.location { result[device.id] = location } }
-        return result
-    }
-
     /// After a reload: devices and their locations may have changed; the sequence goes on.
     /// Rules that still exist keep their timers and raised alerts; a thermostat whose actuator
     /// did not change keeps its output without a new command.
     private func reconfigure(_ config: GatewayConfig) {
-        locations = Self.locations(of: config)
+        updateTracks(config)
         topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
         topicTemplate = config.mqtt?.topicTemplate ?? .standard
         let now = WallClock.ruleInstant()
@@ -222,8 +235,70 @@ final class EventPipeline {
         for problem in next.restoreState(json: state, at: now, elapsed: 0) { logger.warning("\(problem)") }
         let unchanged = Set(config.thermostats.filter { previous[$0.name] == $0.actuator }.map(\.name))
         rules = next
+        exportedEvaluations = []
         apply(rules.resume(at: now, unchanged: unchanged), at: now)
         saveRuleState(at: now)
+        publishStatus(at: now.monotonic)
+    }
+
+    /// One track per configured device, in config order; a device that stays keeps its counts.
+    private func updateTracks(_ config: GatewayConfig) {
+        var kept: [String: DeviceTrack] = [:]
+        for track in tracks { kept[track.status.id] = track }
+        tracks = config.devices.map { device in
+            guard var track = kept.removeValue(forKey: device.id) else { return DeviceTrack(device: device, metrics: metrics) }
+            track.status.location = device.location
+            track.status.type = device.eventType
+            return track
+        }
+        for gone in kept.values { gone.destroy() }
+        trackIndex = [:]
+        for (i, track) in tracks.enumerated() { trackIndex[track.status.id] = i }
+    }
+
+    // MARK: Status
+
+    /// Copies the pipeline's view out for /status and the page, and brings the metrics that
+    /// are read from state (rule evaluations, thermostats, raised alerts) up to date.
+    private func publishStatus(at boot: Int64) {
+        lastPublish = boot
+        guard let board else { return }
+        var status = PipelineStatus()
+        status.devices = tracks.map(\.status)
+        status.thermostats = rules.thermostats.map {
+            ThermostatStatus(name: $0.config.name, device: $0.config.device, mode: $0.mode, target: $0.target, outputOn: $0.outputOn,
+                             celsius: $0.celsius, stale: $0.isStale)
+        }
+        status.alerts = rules.raisedAlerts
+        status.emitted = summary.emitted
+        status.lastSeq = lastSeq
+        board.publish(status)
+
+        for i in tracks.indices { tracks[i].exportLastReading() }
+        let counts = rules.evaluationCounts
+        if exportedEvaluations.count != counts.count { exportedEvaluations = Array(repeating: 0, count: counts.count) }
+        for (i, rule) in counts.enumerated() where rule.count > exportedEvaluations[i] {
+            let counter = ruleCounters[rule.rule] ?? metrics.counter(MetricName.ruleEvaluations, [("rule", rule.rule)])
+            ruleCounters[rule.rule] = counter
+            counter.increment(by: rule.count - exportedEvaluations[i])
+            exportedEvaluations[i] = rule.count
+        }
+        for th in status.thermostats {
+            let gauges = thermostatGauges[th.name] ?? (metrics.gauge(MetricName.thermostatOutput, [("thermostat", th.name)]),
+                                                        metrics.gauge(MetricName.thermostatTarget, [("thermostat", th.name)]))
+            thermostatGauges[th.name] = gauges
+            gauges.output.record(th.outputOn ? 1 : 0)
+            gauges.target.record(th.target)
+        }
+        metrics.alertsActive.record(Double(status.alerts.count))
+    }
+
+    private func alertCounter(_ name: String, _ rule: String) -> CoreMetrics.Counter {
+        let key = name + "\u{0}" + rule
+        if let counter = alertCounters[key] { return counter }
+        let counter = metrics.counter(name, [("rule", rule)])
+        alertCounters[key] = counter
+        return counter
     }
 
     // MARK: Events
@@ -231,14 +306,21 @@ final class EventPipeline {
     func accept(_ output: AdapterOutput) {
         switch output {
         case .reading(let reading):
+            // A reading still queued from a device a reload removed is emitted all the same.
+            let i = trackIndex[reading.deviceID]
+            let location = i.flatMap { tracks[$0].status.location }
             let data: EventData
             switch reading.value {
-            case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
-            case .motion: data = .motion(location: locations[reading.deviceID])
+            case .temperature(let celsius): data = .temperature(celsius: celsius, location: location)
+            case .motion: data = .motion(location: location)
             }
-            if emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true),
-               let failures = failingSince.removeValue(forKey: reading.deviceID) {
-                logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)", metadata: ["device": "\(reading.deviceID)"])
+            guard let event = emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true), let i else { return }
+            tracks[i].record(event)
+            let failures = tracks[i].status.failingFor
+            if failures > 0 {
+                tracks[i].status.failingFor = 0
+                logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)",
+                              metadata: ["device": "\(reading.deviceID)", "seq": "\(event.seq)"])
             }
         case .failure(let device, let reason, let detail):
             countFailure(device: device, reason: reason, detail: detail)
@@ -248,19 +330,30 @@ final class EventPipeline {
     /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
     /// dead sensor does not flood the log.
     private func countFailure(device: String, reason: FailureReason, detail: String) {
-        let count = summary.failures.add(device: device, reason: reason)
-        let inOutage = failingSince[device, default: 0]
-        failingSince[device] = inOutage + 1
-        if inOutage == 0 || isPowerOfTen(count) {
+        summary.failedReads += 1
+        let count: Int, firstOfOutage: Bool
+        if let i = trackIndex[device] {
+            firstOfOutage = tracks[i].status.failingFor == 0
+            count = tracks[i].fail(reason, detail: detail)
+        } else {
+            let key = device + "\u{0}" + reason.rawValue
+            let counter = otherFailures[key] ?? metrics.counter(MetricName.readFailures, [("device", device), ("reason", reason.rawValue)])
+            otherFailures[key] = counter
+            counter.increment()
+            otherFailureCount += 1
+            count = otherFailureCount
+            firstOfOutage = count == 1
+        }
+        if firstOfOutage || isPowerOfTen(count) {
             logger.warning("\(device): \(reason.rawValue): \(detail)\(count > 1 ? " (\(count) so far)" : "")",
                            metadata: ["device": "\(device)", "reason": "\(reason.rawValue)"])
         }
     }
 
     /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
-    /// False when it could not be given a seq (counted as a failure).
+    /// nil when it could not be given a seq (counted as a failure).
     @discardableResult
-    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Bool {
+    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Event? {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -268,7 +361,7 @@ final class EventPipeline {
         } catch {
             countFailure(device: subject, reason: .sequenceError,
                          detail: "cannot reserve an event sequence number in \(state.database.path): \(error); event not emitted")
-            return false
+            return nil
         }
         if clockCheckedAt.map({ now.millisecondsSinceEpoch - $0 >= 10_000 || now.millisecondsSinceEpoch < $0 }) ?? true {
             let synced = WallClock.isSynchronized()
@@ -286,13 +379,15 @@ final class EventPipeline {
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         summary.emitted += 1
         summary.byType[event.type, default: 0] += 1
+        lastSeq = seq
+        metrics.events[event.type]?.increment()
         if console { ConsoleEventLine.log(event, to: logger) }
         outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
-            apply(rules.handle(event, at: instant), at: instant)
+            apply(rules.handle(event, at: instant), at: instant, cause: event)
         }
-        return true
+        return event
     }
 
     /// The next seq; on a full disk the state directory's reserve is freed once so the sequence

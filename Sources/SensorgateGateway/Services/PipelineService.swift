@@ -17,6 +17,8 @@ public struct PipelineService: Service {
     let commands: BoundedChannel<ForwarderCommand>?
     let console: Bool
     let logger: Logger
+    let metrics: GatewayMetrics
+    let board: StatusBoard?
     /// Filled in when the pipeline stops.
     let summary: Locked<PipelineSummary>
     /// Its heartbeat and live counters, for the status services.
@@ -24,12 +26,12 @@ public struct PipelineService: Service {
 
     public func run() async throws {
         let (config, state, inbox, control, console, logger) = (self.config, self.state, self.inbox, self.control, self.console, self.logger)
-        let (outbox, commands, monitor) = (self.outbox, self.commands, self.monitor)
+        let (outbox, commands, monitor, metrics, board) = (self.outbox, self.commands, self.monitor, self.metrics, self.board)
         let result = try await withGracefulShutdownHandler {
             try await OwnedThread.run(name: "pipeline") { () -> PipelineSummary in
                 let actuators = Actuators(commands: commands, logger: logger, openLine: GatewayHardware.openOutputLine)
                 let pipeline = EventPipeline(config: config, state: state, outbox: outbox, actuators: actuators,
-                                             console: console, logger: logger)
+                                             console: console, logger: logger, metrics: metrics, board: board)
                 pipeline.run(inbox: inbox, control: control, monitor: monitor)
                 return pipeline.summary
             }
