@@ -65,6 +65,7 @@ final class EventPipeline {
     private let console: Bool
     /// Devices with failures since their last reading: the next reading says they are back.
     private var failingSince: [String: Int] = [:]
+    private let emittedLog = EmittedEventLog.shared
 
     init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
          console: Bool, logger: Logger) {
@@ -281,7 +282,10 @@ final class EventPipeline {
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         summary.emitted += 1
         if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
-        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
+        let payload = event.cloudEventBytes()
+        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: payload,
+                                    time: event.time.millisecondsSinceEpoch, type: event.type.rawValue, subject: subject))
+        emittedLog?.record(payload)
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant)
