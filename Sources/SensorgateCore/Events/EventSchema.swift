@@ -87,6 +87,10 @@ public struct EventSchema: Sendable, Equatable {
         .string("message", "The alert's message with its placeholders filled in."),
     ]
 
+    /// The event contract as a whole (the AsyncAPI document's `info.version`): the major number
+    /// moves with any schema's major version, the minor with additive changes.
+    public static let contractVersion = "1.0.0"
+
     /// Versions still published beside the current ones during their deprecation period.
     public static let previous: [EventSchema] = []
 

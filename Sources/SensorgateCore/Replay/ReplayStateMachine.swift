@@ -95,7 +95,7 @@ public struct ReplayStateMachine: Sendable {
 
     /// How a replay ended: what its `done` says.
     public struct Report: Sendable, Equatable {
-        public enum Status: String, Sendable {
+        public enum Status: String, Sendable, CaseIterable {
             case complete, partial, refused, aborted
         }
         public var id: String
@@ -151,6 +151,7 @@ public struct ReplayStateMachine: Sendable {
         var inflight: Set<UInt64> = []
         var report: Report
         var notes: [String] = []
+        var refused = 0
     }
 
     public private(set) var settings: Settings
@@ -325,13 +326,30 @@ public struct ReplayStateMachine: Sendable {
         active = a
     }
 
-    /// The PUBACK of a replayed event (or, printing or at QoS 0, its sending).
-    public mutating func acknowledged(seq: UInt64) {
+    /// The PUBACK of a replayed event (or, printing or at QoS 0, its sending); `refusal`: the
+    /// broker's reason code when it refused it (an ACL without `{base}/replay/#`).
+    public mutating func acknowledged(seq: UInt64, refusal: Int32? = nil) {
         guard var a = active, a.inflight.remove(seq) != nil else { return }
+        if let refusal {
+            a.refused += 1
+            let note = "the broker refused replayed events (reason 0x\(String(refusal, radix: 16))): its ACL must let the gateway publish to \(settings.base)/replay/#"
+            if !a.notes.contains(note) { a.notes.append(note) }
+            active = a
+            return
+        }
         a.report.sent += 1
         a.report.firstSeq = min(a.report.firstSeq ?? seq, seq)
         a.report.lastSeq = max(a.report.lastSeq ?? seq, seq)
         active = a
+    }
+
+    /// The history could not be inspected or read: the running replay ends with the reason.
+    public mutating func historyFailed(_ reason: String) {
+        guard var a = active else { return }
+        a.report.status = .aborted
+        a.report.reason = "cannot read the history: \(reason)"
+        active = nil
+        conclude(a.report)
     }
 
     /// Stop: what is in flight gets `stopGrace` for its PUBACKs; every replay not finished is
@@ -425,7 +443,7 @@ public struct ReplayStateMachine: Sendable {
         if a.request.query.isTimeWindow || a.request.query.isFiltered {
             report.missing = nil
         } else {
-            report.missing = Int(a.through - a.first + 1) - report.sent - prunedWithin(report, first: a.first, through: a.through)
+            report.missing = Int(a.through - a.first + 1) - report.sent - a.refused - prunedWithin(report, first: a.first, through: a.through)
         }
         if !a.notes.isEmpty {
             report.status = .partial

@@ -17,12 +17,15 @@ public struct ForwarderSettings: Sendable {
     public var password: String?
     public var gatewayID: String
     public var buffer: BufferSettings
+    /// Delivered events kept for replays; nil: none.
+    public var history: HistorySettings?
 
-    public init(mqtt: MQTTSettings, password: String?, gatewayID: String, buffer: BufferSettings) {
+    public init(mqtt: MQTTSettings, password: String?, gatewayID: String, buffer: BufferSettings, history: HistorySettings? = nil) {
         self.mqtt = mqtt
         self.password = password
         self.gatewayID = gatewayID
         self.buffer = buffer
+        self.history = history
     }
 
     var statusTopic: String { "\(mqtt.topicPrefix)/\(gatewayID)/status" }
@@ -37,6 +40,7 @@ public struct ForwarderSettings: Sendable {
         var s = DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
         s.saveAfter = buffer.saveAfter.milliseconds
         s.ackTimeout = mqtt.ackTimeout.milliseconds
+        s.keepHistory = history != nil
         return s
     }
 }
@@ -82,6 +86,10 @@ final class MQTTForwarder {
     private var recordedGeneration: Int64 = -1
     private var recordedAt: Int64 = 0
     private let reserve: DiskReserve?
+    /// The wall clock for the history's `keep`, nil while the host clock is not synchronized
+    /// (checked every 10 s).
+    private var clockSynced = true
+    private var clockCheckedAt: Int64? = nil
 
     init(settings: ForwarderSettings, buffer: OfflineBuffer, record: BufferRecord? = nil, reserve: DiskReserve? = nil,
          inbox: BoundedChannel<OutboundEvent>,
@@ -99,6 +107,26 @@ final class MQTTForwarder {
         self.logger = logger
         session = MQTTSession(options: settings.session, logger: logger)
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
+        applyHistory(settings.history)
+    }
+
+    /// Turns the history on or off (off deletes what it held) or changes its limits.
+    private func applyHistory(_ history: HistorySettings?) {
+        do {
+            let deleted = try buffer.setHistory(history.map(HistoryRetention.init))
+            if deleted > 0 { logger.notice("'history' is off: deleted the \(deleted) delivered event(s) it kept") }
+        } catch {
+            logger.error("cannot update the event history in \(buffer.path): \(error)")
+        }
+    }
+
+    private func wallClockForHistory() -> Int64? {
+        let now = MQTTSession.now()
+        if clockCheckedAt.map({ now - $0 >= 10_000 }) ?? true {
+            clockSynced = WallClock.isSynchronized()
+            clockCheckedAt = now
+        }
+        return clockSynced ? WallClock.now().millisecondsSinceEpoch : nil
     }
 
     /// The inbox, the commands and the control channel share one wake-up (Gateway makes them
@@ -129,7 +157,7 @@ final class MQTTForwarder {
                     }
                 case .deadLetter(let event, let reason):
                     do {
-                        try buffer.moveToDeadLetter(event, reason: Int(reason))
+                        try buffer.moveToDeadLetter(event, reason: Int(reason), at: WallClock.now().millisecondsSinceEpoch)
                         logger.error("the broker refused seq \(event.seq) on \(event.topic) \(machine.settings.refusalLimit) times (reason 0x\(String(reason, radix: 16))); moved to the dead-letter table",
                                      metadata: ["seq": "\(event.seq)", "topic": "\(event.topic)"])
                         machine.deadLettered(seq: event.seq, ok: true, at: now)
@@ -169,6 +197,7 @@ final class MQTTForwarder {
                 session.reconfigure(new.session)
                 machine.updateSettings(new.machine)
                 buffer.setLimits(maxEvents: new.buffer.maxEvents, maxBytes: new.buffer.maxBytes, onFull: new.buffer.onFull)
+                applyHistory(new.history)
                 do { try buffer.setSynchronous(new.buffer.sync) } catch { logger.error("cannot change the buffer's sync: \(error)") }
             case .subscriptions(let list):
                 session.setSubscriptions(list)
@@ -198,7 +227,7 @@ final class MQTTForwarder {
 
     private func commit(_ commit: DeliveryStateMachine.Commit, at now: Int64) {
         do {
-            let result = try buffer.commit(commit)
+            let result = try buffer.commit(commit, now: machine.settings.keepHistory ? wallClockForHistory() : nil)
             machine.committed(result, at: now)
             if diskFailing {
                 diskFailing = false
