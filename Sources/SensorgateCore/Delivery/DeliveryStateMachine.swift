@@ -229,6 +229,8 @@ public struct DeliveryStateMachine: Sendable {
         for (seq, f) in inflight where !f.saved { seqs.insert(seq) }
         return seqs
     }
+    /// Acknowledged events not yet written to the history: a kill -9 now leaves them out of it.
+    public var historyNotYetWritten: [UInt64] { history.map(\.seq) + (inCommit?.history.map(\.seq) ?? []) }
     public var inflightCount: Int { inflight.count }
     public var queuedCount: Int { queue.count }
     public var pendingCount: Int { livePending }

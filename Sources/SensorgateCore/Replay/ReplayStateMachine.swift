@@ -169,7 +169,7 @@ public struct ReplayStateMachine: Sendable {
 
     public init(settings: Settings) {
         self.settings = settings
-        bucket = settings.rate.map { TokenBucket(rate: Double($0), burst: Double(max(1, min($0 / 10, settings.window)))) }
+        bucket = settings.rate.map { TokenBucket(rate: $0, burst: max(1, min($0 / 10, settings.window))) }
     }
 
     public var isIdle: Bool { active == nil && queue.isEmpty && outbox.isEmpty }
@@ -177,7 +177,7 @@ public struct ReplayStateMachine: Sendable {
 
     public mutating func updateSettings(_ new: Settings) {
         if new.rate != settings.rate {
-            bucket = new.rate.map { TokenBucket(rate: Double($0), burst: Double(max(1, min($0 / 10, new.window)))) }
+            bucket = new.rate.map { TokenBucket(rate: $0, burst: max(1, min($0 / 10, new.window))) }
         }
         settings = new
     }
