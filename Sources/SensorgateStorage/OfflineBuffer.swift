@@ -216,6 +216,7 @@ public final class OfflineBuffer: @unchecked Sendable {
     /// new ones (applying the on_full policy), records `nextSeq` and drops counted in memory.
     /// `now`: wall-clock milliseconds for the history's `keep`, nil while the clock is not
     /// synchronized (then only `max_bytes` prunes).
+    @discardableResult
     public func commit(_ c: DeliveryStateMachine.Commit, now: Int64? = nil) throws(SQLiteError) -> DeliveryStateMachine.CommitResult {
         var newCount = count, newBytes = bytes
         var history = HistoryTotals(count: historyCount, bytes: historyBytes, pruned: historyPruned, oldestTime: historyOldestTime)
