@@ -213,7 +213,7 @@ extension String {
     func replacingOccurrencesOfKeys() -> String {
         var text = self
         for key in ["from_seq", "to_seq", "since", "until", "type", "subject", "id"] {
-            text = text.split(separator: "'\(key)'", omittingEmptySubsequences: false).joined(separator: "--\(key.split(separator: "_").joined(separator: "-"))")
+            text = text.split(separator: "'\(key)'", omittingEmptySubsequences: false).joined(separator: "'--\(key.split(separator: "_").joined(separator: "-"))'")
         }
         return text
     }

@@ -104,11 +104,12 @@ final class Subscriber {
     private let dir: TemporaryDirectory
     private var outputPath: String { dir.url.appendingPathComponent("sub.txt").path }
 
-    init(port: Int, filter: String = "sensorgate/#") throws {
+    /// `id`: the client id (two subscribers on one broker need different ones).
+    init(port: Int, filter: String = "sensorgate/#", id: String? = nil) throws {
         dir = try TemporaryDirectory()
         let path = dir.url.appendingPathComponent("sub.txt").path
         pid = try spawnWithDefaultSignals("/usr/bin/mosquitto_sub",
-                                          ["-p", String(port), "-t", filter, "-q", "1", "-v", "-c", "-i", "test-sub-\(port)"],
+                                          ["-p", String(port), "-t", filter, "-q", "1", "-v", "-c", "-i", id ?? "test-sub-\(port)"],
                                           output: path)
         Thread.sleep(forTimeInterval: 0.3)  // let it subscribe
     }
@@ -138,6 +139,14 @@ final class Subscriber {
     }
 
     var seqs: [UInt64] { events.map(\.seq) }
+
+    /// (topic, payload) of each message, the payload exactly as received.
+    var messages: [(topic: String, payload: String)] {
+        lines.compactMap { line in
+            guard let space = line.firstIndex(of: " ") else { return nil }
+            return (String(line[..<space]), String(line[line.index(after: space)...]))
+        }
+    }
 
     func waitFor(timeout: TimeInterval = 30, _ predicate: (Subscriber) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
