@@ -6,7 +6,7 @@ CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
 
-.PHONY: all deps build release run test torture fuzz soak check bench clean
+.PHONY: all deps python-deps build release run test torture fuzz soak check bench clean schemas
 
 all: build
 
@@ -20,6 +20,17 @@ deps:
 		$$sudo apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
 	fi
+
+# The contract tests validate events and the AsyncAPI document with Python's jsonschema; the README's
+# replay consumer example runs on paho-mqtt. Both from PyPI, installed only when missing.
+PYTHON      ?= python3
+PY_PACKAGES := jsonschema>=4.18,<5 paho-mqtt>=2,<3
+python-deps:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: no $(PYTHON) on PATH" >&2; exit 1; }
+	@$(PYTHON) -c 'import jsonschema, paho.mqtt' 2>/dev/null || { \
+		echo "installing Python packages: $(PY_PACKAGES)"; \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check $(foreach p,$(PY_PACKAGES),'$(p)') \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check --break-system-packages $(foreach p,$(PY_PACKAGES),'$(p)'); }
 
 build: deps
 	$(SWIFT) build

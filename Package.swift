@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "SensorgateRuntimeTests", dependencies: ["SensorgateRuntime"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
         .testTarget(name: "SensorgateGatewayTests", dependencies: [
-            "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", .product(name: "Logging", package: "swift-log"),
+            "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", "SensorgateMQTT", .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

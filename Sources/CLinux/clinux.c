@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 int sg_clock_synchronized(void) {
     struct timex tx;
@@ -195,4 +197,10 @@ int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), v
     pthread_attr_destroy(&attr);
     if (rc != 0) free(args);
     return rc;
+}
+
+int sg_thread_set_nice(int nice) {
+    /* On Linux, PRIO_PROCESS with a thread id changes that thread only. */
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    return setpriority(PRIO_PROCESS, (id_t)tid, nice) == 0 ? 0 : -errno;
 }

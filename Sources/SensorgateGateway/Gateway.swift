@@ -74,13 +74,16 @@ public struct Gateway: Sendable {
            let commands = wiring.commands, let control = wiring.forwarderControl {
             let settings = ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
                                              buffer: config.buffer, history: config.history)
+            let backlog = LiveBacklog()
             services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, record: state.bufferRecord,
                                                             reserve: state.reserve, inbox: forwarderInbox, commands: commands,
-                                                            control: control, status: ForwarderStatus(), pressure: pressure, logger: logger),
+                                                            control: control, status: ForwarderStatus(), pressure: pressure,
+                                                            backlog: backlog, logger: logger),
                                   serviceName: "forwarder"))
             if let history = config.history, let replayControl = wiring.replayControl {
                 let replay = ReplaySettings(mqtt: mqtt, password: settings.password, gatewayID: config.gateway.id, history: history)
-                services.append(.init(service: ReplayService(settings: replay, bufferPath: buffer.path, control: replayControl, logger: logger),
+                services.append(.init(service: ReplayService(settings: replay, bufferPath: buffer.path, control: replayControl, backlog: backlog,
+                                                                logger: logger),
                                       serviceName: "replay"))
             }
         }

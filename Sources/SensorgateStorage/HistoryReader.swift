@@ -1,7 +1,14 @@
 // Reads the event history in buffer.db for replays, on a connection of its own (WAL lets it read
 // beside the forwarder's writes; each query is one short read, so it never holds up a checkpoint
-// for long). Used by the replay service's thread and by `sensorgate replay`.
+// for long). Used by the replay service's thread and by `sensorgate replay`. The replay
+// service's thread also checkpoints the WAL (checkpointIfDue), so the fsync of a checkpoint never
+// happens on the forwarder's thread in the middle of live delivery.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import SensorgateCore
 
 public final class HistoryReader: @unchecked Sendable {
@@ -25,6 +32,16 @@ public final class HistoryReader: @unchecked Sendable {
               AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR subject = ?6)
             ORDER BY seq LIMIT ?7
             """)
+    }
+
+    /// Runs a passive checkpoint (it never waits for the writer) when the WAL has grown past
+    /// `walBytes`; returns whether it ran.
+    @discardableResult
+    public func checkpointIfDue(walBytes: Int64 = 1024 * 1024) throws(SQLiteError) -> Bool {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, Int64(info.st_size) >= walBytes else { return false }
+        try database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return true
     }
 
     /// The oldest and newest kept seq (nil when empty).

@@ -301,7 +301,7 @@ public final class OfflineBuffer: @unchecked Sendable {
             try saveMeta.bind(2, generation + 1)
             try saveMeta.run()
             if let retention, retention.isDue(totalBytes: history.bytes, oldestTime: history.oldestTime, now: now) {
-                try prune(retention, totals: &history, now: now)
+                try prune(retention, totals: &history, now: now, insertedNow: c.history.count)
             }
             newest = newCount == 0 ? nil : try maxSeq()
             // Totals kept beside the rows, so `buffer stats` need not scan a million of them.
@@ -439,9 +439,19 @@ public final class OfflineBuffer: @unchecked Sendable {
 
     /// Turns the history on (or changes its limits, applied from the next commit) or off. Off
     /// deletes what it held: "off" keeps nothing. Returns how many events were deleted.
+    /// WAL pages after which the forwarder's own connection checkpoints. With a history every
+    /// acknowledged event is written, so checkpoints (which fsync) come often: the replay
+    /// service's thread runs them (HistoryReader.checkpointIfDue), and this connection only
+    /// steps in when that thread falls far behind.
+    static let walPages = 1_000
+    static let walPagesWithHistory = 4_096
+
     @discardableResult
     public func setHistory(_ retention: HistoryRetention?) throws(SQLiteError) -> Int {
         self.retention = retention
+        try database.execute("PRAGMA wal_autocheckpoint = \(retention == nil ? Self.walPages : Self.walPagesWithHistory)")
+        // A WAL that grew while checkpoints lagged is cut back to 4 MB once it is reset.
+        try database.execute("PRAGMA journal_size_limit = \(4 * 1024 * 1024)")
         guard retention == nil, historyCount > 0 else { return 0 }
         let deleted = historyCount
         try database.transaction { () throws(SQLiteError) in
@@ -478,7 +488,10 @@ public final class OfflineBuffer: @unchecked Sendable {
     }
 
     /// Deletes the oldest rows HistoryRetention lets go, at most its batch per commit.
-    private func prune(_ retention: HistoryRetention, totals: inout HistoryTotals, now: Int64?) throws(SQLiteError) {
+    private func prune(_ retention: HistoryRetention, totals: inout HistoryTotals, now: Int64?, insertedNow: Int) throws(SQLiteError) {
+        // At least twice what this commit added, so pruning always keeps up with a fast stream.
+        var retention = retention
+        retention.batchLimit = max(retention.batchLimit, 2 * insertedNow)
         try oldestHistory.bind(1, Int64(retention.batchLimit))
         var rows: [HistoryRetention.Row] = []
         while try oldestHistory.step() {

@@ -232,6 +232,11 @@ public struct DeliveryStateMachine: Sendable {
     /// Acknowledged events not yet written to the history: a kill -9 now leaves them out of it.
     public var historyNotYetWritten: [UInt64] { history.map(\.seq) + (inCommit?.history.map(\.seq) ?? []) }
     public var inflightCount: Int { inflight.count }
+    /// Live delivery is not keeping up in real time: the window is full, events wait in memory,
+    /// or stored ones are still draining. Replays hold back meanwhile.
+    public var isBackedUp: Bool {
+        connected && (inflight.count >= settings.window || !queue.isEmpty || storedCount > 0 || unpublishedPending > 0)
+    }
     public var queuedCount: Int { queue.count }
     public var pendingCount: Int { livePending }
     public var isStopping: Bool { stopDeadline != nil }

@@ -6,8 +6,9 @@
 //
 // One replay runs at a time, the others wait in arrival order (at most `queueLimit`). A replay
 // publishes at most `rate` events a second (all replays together) with at most `window` of them
-// unacknowledged, so it never crowds live delivery; its `done` goes out once every event of it
-// is acknowledged, so its counts are exact. A lost connection rewinds to the oldest event not
+// unacknowledged, and none while live delivery is backed up (`liveBackedUp`: it waits
+// `yieldDelay` and looks again), so it never crowds live delivery; its `done` goes out once every
+// event of it is acknowledged, so its counts are exact. A lost connection rewinds to the oldest event not
 // acknowledged: after reconnecting the replay goes on from there (duplicates possible, gaps not).
 
 /// The seqs the history holds.
@@ -58,6 +59,8 @@ public struct ReplayStateMachine: Sendable {
         public var readLimit = 256
         /// A clean stop waits this long for PUBACKs before answering `aborted`.
         public var stopGrace: Int64 = 2_000
+        /// While live delivery is backed up, look again after this long.
+        public var yieldDelay: Int64 = 10
 
         public init(base: String, target: Target = .replayTopics, rate: Int?, maxEvents: Int) {
             self.base = base
@@ -163,6 +166,9 @@ public struct ReplayStateMachine: Sendable {
     private var outbox: [Message] = []
     private var stopDeadline: Int64? = nil
     private var done = false
+    private var liveBackedUp = false
+    /// How often a replay held back for live delivery.
+    public private(set) var yields = 0
     /// Reports of the replays finished so far, oldest first (the CLI reads its one; the service
     /// logs them).
     public private(set) var finished: [Report] = []
@@ -217,6 +223,11 @@ public struct ReplayStateMachine: Sendable {
 
     public mutating func connected(at now: Int64) {
         connected = true
+    }
+
+    /// Whether live delivery is backed up now (the forwarder says, every turn of its loop).
+    public mutating func liveBackedUp(_ backedUp: Bool) {
+        liveBackedUp = backedUp
     }
 
     /// Unacknowledged events of the running replay are read again after the reconnect.
@@ -404,6 +415,10 @@ public struct ReplayStateMachine: Sendable {
             return nextAction(at: now)
         }
         guard connected || settings.target == .print, stopDeadline == nil, !a.rows.isEmpty else { return .idle(until: nil) }
+        if liveBackedUp, settings.target != .print {
+            yields += 1
+            return .idle(until: now + settings.yieldDelay)
+        }
         var room = settings.target == .print ? a.rows.count : settings.window - a.inflight.count
         if var bucket {
             let tokens = bucket.available(at: now)

@@ -73,6 +73,7 @@ final class MQTTForwarder {
     private let control: BoundedChannel<ForwarderControl>
     private let status: ForwarderStatus
     private let pressure: Pressure
+    private let backlog: LiveBacklog?
     private let logger: Logger
     private let session: MQTTSession
     private var machine: DeliveryStateMachine
@@ -94,7 +95,7 @@ final class MQTTForwarder {
     init(settings: ForwarderSettings, buffer: OfflineBuffer, record: BufferRecord? = nil, reserve: DiskReserve? = nil,
          inbox: BoundedChannel<OutboundEvent>,
          commands: BoundedChannel<ForwarderCommand>, control: BoundedChannel<ForwarderControl>,
-         status: ForwarderStatus, pressure: Pressure, logger: Logger) {
+         status: ForwarderStatus, pressure: Pressure, backlog: LiveBacklog? = nil, logger: Logger) {
         self.settings = settings
         self.buffer = buffer
         self.record = record
@@ -104,6 +105,7 @@ final class MQTTForwarder {
         self.control = control
         self.status = status
         self.pressure = pressure
+        self.backlog = backlog
         self.logger = logger
         session = MQTTSession(options: settings.session, logger: logger)
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
@@ -290,6 +292,7 @@ final class MQTTForwarder {
         status.update(.init(connected: session.isConnected, attempted: session.attempts > 0, connects: session.connects,
                             stored: machine.storedCount, counters: machine.counters))
         pressure.set(machine.underPressure)
+        backlog?.set(machine.isBackedUp)
     }
 
     /// Tells sensorgate.db how far this buffer has got (see BufferRecord): a later start that

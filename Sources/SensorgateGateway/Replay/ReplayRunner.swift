@@ -57,11 +57,14 @@ final class ReplayRunner {
     private let logger: Logger
     private var mids: [Int32: UInt64] = [:]
     private let emittedLog = EmittedEventLog.shared
+    /// The forwarder's word on live delivery; nil for the command line (no live delivery here).
+    private let backlog: LiveBacklog?
 
-    init(machine: ReplayStateMachine, reader: HistoryReader, sink: Sink, logger: Logger) {
+    init(machine: ReplayStateMachine, reader: HistoryReader, sink: Sink, backlog: LiveBacklog? = nil, logger: Logger) {
         self.machine = machine
         self.reader = reader
         self.sink = sink
+        self.backlog = backlog
         self.logger = logger
     }
 
@@ -70,6 +73,7 @@ final class ReplayRunner {
     func work() -> (wake: Int64?, finished: Bool) {
         while true {
             let now = MQTTSession.now()
+            if let backlog { machine.liveBackedUp(backlog.isBackedUp) }
             switch machine.nextAction(at: now) {
             case .inspect(let query):
                 do {
