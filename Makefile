@@ -48,12 +48,24 @@ run: build
 	fi; \
 	$(BIN_DIR)/sensorgate run --config $(CONFIG)
 
+# The JSON Schemas under schemas/ are written by the binary that carries them (a test checks that
+# they match): run this after changing an event type or its schema.
+schemas: build
+	$(BIN_DIR)/sensorgate schema --write-to .
+
 check: build
 	$(BIN_DIR)/sensorgate check --config $(CONFIG)
 
-test: deps
+# Every event the tests make a gateway emit is collected (SENSORGATE_EMITTED_EVENTS) and validated
+# against its published schema at the end: a change that breaks the event contract fails here.
+# The replay latency test runs alone after the rest, so the other tests do not share its CPU.
+CONTRACT_LOG := $(CURDIR)/var/contract/emitted.jsonl
+test: deps python-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@mkdir -p var/contract && rm -f $(CONTRACT_LOG)
+	SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) $(SWIFT) test --skip-build --skip ReplayLatencyTests
+	SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) $(SWIFT) test --skip-build --filter ReplayLatencyTests
+	$(PYTHON) Tests/Tools/validate_events.py --schemas schemas/events --min-events 1000 $(CONTRACT_LOG)
 
 # The torture suite at length (`make test` runs its short form): link faults, broker and gateway
 # kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.

@@ -226,8 +226,13 @@ struct Schema: ParsableCommand {
 
     @Argument(help: "An event type (TemperatureReading, ...) or ReplayRequest / ReplayDone.") var type: String?
     @Option(name: .long, help: "A published older version (default: the current one).") var version: Int?
+    @Option(name: .long, help: .hidden) var writeTo: String?
 
     func run() throws {
+        if let writeTo {  // `make schemas`: the repository's copies
+            for path in try ContractCommands.write(to: writeTo) { Console.writeOutput(path + "\n") }
+            return
+        }
         guard let type else {
             Console.writeOutput(ContractCommands.list())
             return

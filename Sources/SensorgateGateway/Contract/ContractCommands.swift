@@ -40,6 +40,19 @@ public enum ContractCommands {
         return .success(matching[0].text)
     }
 
+    /// `make schemas`: writes every published schema to its place under `root` (the repository);
+    /// returns the paths written.
+    public static func write(to root: String) throws -> [String] {
+        var written: [String] = []
+        for schema in schemas {
+            let path = Paths.join(root, repositoryPath(name: schema.name, version: schema.version))
+            try FileSystem.createDirectories(Paths.directory(of: path))
+            try FileSystem.writeText(path, schema.text)
+            written.append(path)
+        }
+        return written
+    }
+
     public struct SchemaError: Error, CustomStringConvertible {
         public let description: String
     }
