@@ -61,6 +61,10 @@ public struct ReplayStateMachine: Sendable {
         public var stopGrace: Int64 = 2_000
         /// While live delivery is backed up, look again after this long.
         public var yieldDelay: Int64 = 10
+        /// A request whose `to_seq` is above the newest kept event waits up to this long (looking
+        /// again every 100 ms) for the history to catch up: a consumer that sees a gap asks at
+        /// once, while the events before the gap may still wait for their group commit.
+        public var catchUpWait: Int64 = 1_000
 
         public init(base: String, target: Target = .replayTopics, rate: Int?, maxEvents: Int) {
             self.base = base
@@ -143,6 +147,8 @@ public struct ReplayStateMachine: Sendable {
 
     struct Active: Sendable {
         var request: ReplayRequest
+        var startedAt: Int64 = 0
+        var inspectAt: Int64? = nil
         var inspected = false
         var first: UInt64 = 0
         var through: UInt64 = 0
@@ -250,9 +256,14 @@ public struct ReplayStateMachine: Sendable {
     /// The answer to `inspect`: the history's bounds and, for a time window, the rows in it.
     /// `oldestTime`: the oldest kept event's time (milliseconds), to tell a window reaching
     /// back into pruned history.
-    public mutating func inspected(bounds: HistoryBounds, span: HistoryTimeSpan?, oldestTime: Int64?) {
+    public mutating func inspected(bounds: HistoryBounds, span: HistoryTimeSpan?, oldestTime: Int64?, at now: Int64 = 0) {
         guard var a = active, !a.inspected else { return }
         let q = a.request.query
+        if let to = q.toSeq, to > (bounds.newest ?? 0), now - a.startedAt < settings.catchUpWait {
+            a.inspectAt = now + 100  // the history may not have caught up yet
+            active = a
+            return
+        }
         a.report.history = bounds
         func refuse(_ reason: String) {
             var report = a.report
@@ -395,11 +406,17 @@ public struct ReplayStateMachine: Sendable {
         if connected || settings.target == .print, !outbox.isEmpty { return .publish(takeOutbox()) }
         if active == nil, !queue.isEmpty, stopDeadline == nil {
             let request = queue.removeFirst()
-            active = Active(request: request, report: Report(id: request.id, status: .complete, query: request.query))
+            active = Active(request: request, startedAt: now, report: Report(id: request.id, status: .complete, query: request.query))
             return .inspect(request.query)
         }
         guard var a = active else { return .idle(until: nil) }
-        guard a.inspected else { return .idle(until: nil) }
+        guard a.inspected else {
+            guard let at = a.inspectAt else { return .idle(until: nil) }
+            if now < at { return .idle(until: at) }
+            a.inspectAt = nil
+            active = a
+            return .inspect(a.request.query)
+        }
         if a.rows.isEmpty, !a.readComplete, !a.reading {
             if a.cursor >= a.through {
                 a.readComplete = true

@@ -79,7 +79,7 @@ final class ReplayRunner {
                 do {
                     let bounds = try reader.bounds()
                     let span = query.isTimeWindow ? try reader.span(since: query.since ?? .min, until: query.until ?? .max) : nil
-                    machine.inspected(bounds: bounds, span: span, oldestTime: try reader.oldestTime())
+                    machine.inspected(bounds: bounds, span: span, oldestTime: try reader.oldestTime(), at: now)
                 } catch {
                     logger.error("cannot read the event history in \(reader.path): \(error)")
                     machine.historyFailed("\(error)")

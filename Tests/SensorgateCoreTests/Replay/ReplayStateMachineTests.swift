@@ -41,7 +41,7 @@ import SensorgateCore
                         let hits = rows.filter { $0.time >= (q.since ?? .min) && $0.time < (q.until ?? .max) }
                         span = HistoryTimeSpan(count: hits.count, first: hits.first?.seq, last: hits.last?.seq)
                     }
-                    machine.inspected(bounds: bounds, span: span, oldestTime: rows.first?.time)
+                    machine.inspected(bounds: bounds, span: span, oldestTime: rows.first?.time, at: now)
                 case .read(let after, let through, let q, let limit):
                     let hits = rows.filter {
                         $0.seq > after && $0.seq <= through && $0.time >= (q.since ?? .min) && $0.time < (q.until ?? .max)
@@ -120,6 +120,27 @@ import SensorgateCore
         h.now = 3_000
         h.run()
         #expect(h.events.count == 120)  // idle time saves up no more than the burst
+    }
+
+    @Test func aGapJustSeenWaitsForTheHistoryToCatchUp() {
+        var h = harness(machine(), seqs: 1...100)
+        h.machine.requestReceived(Self.request(#"{"id":"fresh","from_seq":95,"to_seq":103}"#))
+        h.run()
+        #expect(h.events.isEmpty)  // 101-103 are not kept yet: look again in 100 ms
+        #expect(h.machine.nextAction(at: 0) == .idle(until: 100))
+        h.rows += (101...103).map { Self.row($0) }  // the group commit landed
+        h.now = 100
+        h.run()
+        #expect(h.events.map(\.seq) == Array(95...103).map { Optional($0) })
+        #expect(h.reports.first?.status == .complete)
+        // Not forever: after a second, what is there is sent and the rest named.
+        h.machine.requestReceived(Self.request(#"{"id":"future","from_seq":100,"to_seq":200}"#))
+        for t in stride(from: Int64(100), through: 1_200, by: 100) {
+            h.now = t
+            h.run()
+        }
+        #expect(h.reports.last?.status == .partial)
+        #expect(h.reports.last?.reason == "seq 104 to 200 are not in the history yet (not delivered, or not emitted yet)")
     }
 
     @Test func prunedSeqsMakeAPartialReplayThatSaysWhich() {
