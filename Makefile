@@ -13,10 +13,11 @@ APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev libyaml-dev m
 # is smaller in resident memory (18.5 MB against 21.3 MB with the shared runtime) and starts faster.
 RELEASE_FLAGS = -c release --static-swift-stdlib
 RELEASE_BIN   = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)
-# For the tests only: headless Chromium loads the status page, promtool (in Debian's prometheus) checks /metrics.
-TEST_PACKAGES := chromium prometheus
+# For the tests only: headless Chromium loads the status page, promtool (in Debian's prometheus) checks
+# /metrics, pip installs the Python packages the contract tests use (python-deps).
+TEST_PACKAGES := chromium prometheus python3-pip
 
-.PHONY: all deps test-deps build release run test test-deb deb test-cluster torture fuzz soak check bench clean
+.PHONY: all deps test-deps python-deps build release run test test-deb deb test-cluster torture fuzz soak check bench clean schemas
 
 all: build
 
@@ -38,6 +39,17 @@ deps:
 test-deps:
 	$(call install_missing,$(APT_PACKAGES) $(TEST_PACKAGES))
 
+# The contract tests validate events and the AsyncAPI document with Python's jsonschema; the README's
+# replay consumer example runs on paho-mqtt. Both from PyPI, installed only when missing.
+PYTHON      ?= python3
+PY_PACKAGES := jsonschema>=4.18,<5 paho-mqtt>=2,<3
+python-deps: test-deps
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: no $(PYTHON) on PATH" >&2; exit 1; }
+	@$(PYTHON) -c 'import jsonschema, paho.mqtt' 2>/dev/null || { \
+		echo "installing Python packages: $(PY_PACKAGES)"; \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check $(foreach p,$(PY_PACKAGES),'$(p)') \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check --break-system-packages $(foreach p,$(PY_PACKAGES),'$(p)'); }
+
 build: deps
 	$(SWIFT) build
 
@@ -54,14 +66,28 @@ run: build
 	fi; \
 	$(BIN_DIR)/sensorgate run --config $(CONFIG)
 
+# The JSON Schemas under schemas/ are written by the binary that carries them (a test checks that
+# they match): run this after changing an event type or its schema.
+schemas: build
+	$(BIN_DIR)/sensorgate schema --write-to .
+
 check: build
 	$(BIN_DIR)/sensorgate check --config $(CONFIG)
 
 # The release binary too: a test checks that what ships links neither Foundation nor ICU.
-test: test-deps
+# Every event the tests make a gateway emit is collected (SENSORGATE_EMITTED_EVENTS) and validated
+# against its published schema at the end: a change that breaks the event contract fails here.
+# The replay latency test runs alone after the rest, so the other tests do not share its CPU.
+# Last, the Debian package is built and checked (test-deb).
+CONTRACT_LOG := $(CURDIR)/var/contract/emitted.jsonl
+test: test-deps python-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate
 	$(SWIFT) build --build-tests
-	SENSORGATE_RELEASE_BINARY=$(RELEASE_BIN)/sensorgate $(SWIFT) test --skip-build
+	@mkdir -p var/contract && rm -f $(CONTRACT_LOG)
+	SENSORGATE_RELEASE_BINARY=$(RELEASE_BIN)/sensorgate SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) \
+		$(SWIFT) test --skip-build --skip ReplayLatencyTests
+	SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) $(SWIFT) test --skip-build --filter ReplayLatencyTests
+	$(PYTHON) Tests/Tools/validate_events.py --schemas schemas/events --min-events 1000 $(CONTRACT_LOG)
 	$(MAKE) --no-print-directory test-deb
 
 # The broker matrix beyond mosquitto and the cluster failover test (issue 16): a two-node RabbitMQ

@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "SensorgateHTTPTests", dependencies: ["SensorgateHTTP", "SensorgateRuntime"]),
         .testTarget(name: "SensorgateMQTTTests", dependencies: ["SensorgateMQTT", "SensorgateCore"]),
         .testTarget(name: "SensorgateGatewayTests", dependencies: [
-            "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", .product(name: "Logging", package: "swift-log"),
+            "SensorgateGateway", "SensorgateCore", "SensorgateAdapters", "SensorgateMQTT", .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ], exclude: ["Fixtures"]),
     ],

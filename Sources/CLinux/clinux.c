@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 int sg_clock_synchronized(void) {
     struct timex tx;
@@ -240,3 +242,9 @@ void sg_signals_catch_early(void) {
 }
 
 int sg_signals_caught_early(void) { return sg_early_signal; }
+
+int sg_thread_set_nice(int nice) {
+    /* On Linux, PRIO_PROCESS with a thread id changes that thread only. */
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    return setpriority(PRIO_PROCESS, (id_t)tid, nice) == 0 ? 0 : -errno;
+}

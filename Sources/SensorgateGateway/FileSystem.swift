@@ -82,6 +82,23 @@ public enum FileSystem {
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
+    /// Writes `text` to `path` (created or truncated, mode 644).
+    public static func writeText(_ path: String, _ text: String) throws(FileSystemError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystemError(path: path, message: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError(path: path, message: String(cString: strerror(errno)))
+            }
+            offset += n
+        }
+    }
+
     public static func environment() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ

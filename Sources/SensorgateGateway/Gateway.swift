@@ -2,6 +2,7 @@
 // under swift-service-lifecycle, in this order (stopped in reverse):
 //
 //   forwarder      thread: MQTT session + DeliveryStateMachine + buffer.db   (stops last)
+//   replay         thread: its own MQTT session + ReplayStateMachine + history reads (with `history:`)
 //   input brokers  a thread each: MQTT sessions with subscriptions only
 //   pipeline       thread: sequence, rules, thermostats, actuators, sensorgate.db
 //   devices        a task each (a thread each for blocking reads), restarted when they stop
@@ -85,6 +86,7 @@ public struct Gateway: Sendable {
             forwarderInbox: config.mqtt == nil ? nil : BoundedChannel(capacity: Self.forwarderInbox, readable: forwarderWake),
             commands: config.mqtt == nil ? nil : BoundedChannel(capacity: CommandQueue.limit, readable: forwarderWake),
             forwarderControl: config.mqtt == nil ? nil : BoundedChannel(capacity: 16, readable: forwarderWake),
+            replayControl: config.mqtt == nil || config.history == nil ? nil : BoundedChannel(capacity: 16),
             inputBrokers: InputBrokersService(logger: logger),
             devices: DeviceSupervisor(sink: ReadingSink(inbox, pressure: pressure)),
             routes: http?.routes,
@@ -98,12 +100,19 @@ public struct Gateway: Sendable {
         if let mqtt = config.mqtt, let buffer = state.buffer, let forwarderInbox = wiring.forwarderInbox,
            let commands = wiring.commands, let control = wiring.forwarderControl, let forwarderStatus {
             let settings = ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt), gatewayID: config.gateway.id,
-                                             buffer: config.buffer)
+                                             buffer: config.buffer, history: config.history)
+            let backlog = LiveBacklog()
             services.append(.init(service: ForwarderService(settings: settings, buffer: buffer, record: state.bufferRecord,
                                                             reserve: state.reserve, inbox: forwarderInbox, commands: commands,
                                                             control: control, status: forwarderStatus, pressure: pressure,
-                                                            metrics: metrics, logger: logger),
+                                                            metrics: metrics, backlog: backlog, logger: logger),
                                   serviceName: "forwarder"))
+            if let history = config.history, let replayControl = wiring.replayControl {
+                let replay = ReplaySettings(mqtt: mqtt, password: settings.password, gatewayID: config.gateway.id, history: history)
+                services.append(.init(service: ReplayService(settings: replay, bufferPath: buffer.path, control: replayControl, backlog: backlog,
+                                                                logger: logger),
+                                      serviceName: "replay"))
+            }
         }
         services.append(.init(service: wiring.inputBrokers, serviceName: "input brokers"))
         services.append(.init(service: pipeline, serviceName: "pipeline"))
@@ -140,6 +149,7 @@ public struct Gateway: Sendable {
         let forwarderInbox: BoundedChannel<OutboundEvent>?
         let commands: BoundedChannel<ForwarderCommand>?
         let forwarderControl: BoundedChannel<ForwarderControl>?
+        let replayControl: BoundedChannel<ReplayControl>?
         let inputBrokers: InputBrokersService
         let devices: DeviceSupervisor
         /// nil without an `http` section.
@@ -186,11 +196,19 @@ public struct Gateway: Sendable {
             // Token and health limits apply to the next request.
             routes.access.value = HTTPAccess(token: ConfigFile.httpToken(for: new), uplinkDownAfter: new.uplinkDownAfter)
         }
+        if (next.history == nil) != (previous.history == nil), next.mqtt != nil {
+            logger.warning("\(next.history == nil ? "removing" : "adding") 'history' changes what is kept at once; replay requests are \(next.history == nil ? "still answered (from what is left)" : "answered") from the next restart")
+        }
         await wiring.devices.replace([])
         await pipeline.reconfigure(next)
         if let mqtt = next.mqtt, previous.mqtt != nil {
             wiring.forwarderControl?.force(.reconfigure(ForwarderSettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt),
-                                                                          gatewayID: next.gateway.id, buffer: next.buffer)))
+                                                                          gatewayID: next.gateway.id, buffer: next.buffer,
+                                                                          history: next.history)))
+            if let history = next.history {
+                wiring.replayControl?.force(.reconfigure(ReplaySettings(mqtt: mqtt, password: ConfigFile.password(for: mqtt),
+                                                                        gatewayID: next.gateway.id, history: history)))
+            }
         }
         await wiring.devices.replace(connect(next, wiring))
         wiring.current.value = next

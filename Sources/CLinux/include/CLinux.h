@@ -36,6 +36,8 @@ uint64_t sg_eventfd_drain(int fd);
 /// Starts a detached thread running `body(arg)` with a stack of `stack_size` bytes and a name
 /// (at most 15 characters are kept). Returns 0 or an error number.
 int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), void *arg);
+/// Sets the calling thread's nice value (0-19: higher yields the CPU to the others); 0 or -errno.
+int sg_thread_set_nice(int nice);
 
 /// Catches SIGINT, SIGTERM and SIGHUP in a handler that only records them, until the gateway's
 /// signal service takes them over: a stop asked for during start-up is neither lost (SIG_IGN)

@@ -86,7 +86,7 @@ final class ConfigLoading {
         allDeviceKeys = keys
     }
 
-    static let topLevelKeys = ["gateway", "mqtt", "buffer", "devices", "rules", "thermostats", "http"]
+    static let topLevelKeys = ["gateway", "mqtt", "buffer", "history", "devices", "rules", "thermostats", "http"]
 
     func load(_ text: String) -> GatewayConfig? {
         guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "the config file") else { return nil }
@@ -100,6 +100,7 @@ final class ConfigLoading {
         let gateway = loadGateway(gatewayValue)
         let mqtt = table["mqtt"].flatMap { loadMQTT($0, gatewayID: gateway?.id) }
         let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
+        let history = table["history"].flatMap { loadHistory($0, hasMQTT: mqtt != nil || table["mqtt"] != nil) }
         let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? profilesDirs()) } ?? []
         if mqtt == nil, table["mqtt"] == nil {
             for device in devices where device.settings.requiresBroker {
@@ -114,7 +115,7 @@ final class ConfigLoading {
 
         guard let gateway, reader.diagnostics.errorCount == 0 else { return nil }
         return GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
-                             thermostats: thermostats, http: http)
+                             thermostats: thermostats, http: http, history: history)
     }
 
     // MARK: Paths
@@ -365,6 +366,33 @@ final class ConfigLoading {
             }
         }
         return b
+    }
+
+    // MARK: history
+
+    static let historyKeys = ["keep", "max_bytes", "replay_rate", "replay_max_events"]
+
+    func loadHistory(_ v: YAMLValue, hasMQTT: Bool) -> HistorySettings? {
+        var h = HistorySettings()
+        if !hasMQTT {
+            reader.error("'history' keeps the events delivered to the broker: it needs an 'mqtt' section", at: v.location)
+            return nil
+        }
+        if v.isNull { return h }  // `history:` alone: the defaults
+        guard let entries = reader.mapping(v, "'history'") else { return nil }
+        reader.checkKeys(entries, allowed: Self.historyKeys, in: "'history'")
+        let t = EntryTable(entries)
+        if let x = t["keep"].flatMap({ reader.duration($0, "keep", minimum: .seconds(1)) }) { h.keep = x }
+        if let mv = t["max_bytes"], let x = reader.size(mv, "max_bytes") {
+            if x < 64 * 1024 {
+                reader.error("'max_bytes' of 'history' must be at least 64KB, got \(mv.shown)", at: mv.location)
+            } else {
+                h.maxBytes = x
+            }
+        }
+        if let x = t["replay_rate"].flatMap({ reader.int($0, "replay_rate", in: 1...100_000) }) { h.replayRate = x }
+        if let x = t["replay_max_events"].flatMap({ reader.int($0, "replay_max_events", in: 1...100_000_000) }) { h.replayMaxEvents = x }
+        return h
     }
 
     // MARK: http

@@ -9,6 +9,8 @@ public struct GatewayConfig: Sendable {
     public var rules: [RuleConfig]
     public var thermostats: [ThermostatConfig]
     public var http: HTTPSettings?
+    /// Delivered events kept for replays; nil: none kept.
+    public var history: HistorySettings?
 
     public func device(_ id: String) -> DeviceConfig? { devices.first { $0.id == id } }
 }

@@ -23,12 +23,15 @@ public struct ForwarderSettings: Sendable {
     public var password: String?
     public var gatewayID: String
     public var buffer: BufferSettings
+    /// Delivered events kept for replays; nil: none.
+    public var history: HistorySettings?
 
-    public init(mqtt: MQTTSettings, password: String?, gatewayID: String, buffer: BufferSettings) {
+    public init(mqtt: MQTTSettings, password: String?, gatewayID: String, buffer: BufferSettings, history: HistorySettings? = nil) {
         self.mqtt = mqtt
         self.password = password
         self.gatewayID = gatewayID
         self.buffer = buffer
+        self.history = history
     }
 
     var statusTopic: String { "\(mqtt.topicPrefix)/\(gatewayID)/status" }
@@ -53,6 +56,7 @@ public struct ForwarderSettings: Sendable {
         var s = DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
         s.saveAfter = buffer.saveAfter.milliseconds
         s.ackTimeout = mqtt.ackTimeout.milliseconds
+        s.keepHistory = history != nil
         return s
     }
 }
@@ -89,6 +93,7 @@ final class MQTTForwarder {
     private var heldSince: Int64? = nil
     /// A backlog being sent after a connect: since when, and how many events it held then.
     private var draining: (since: Int64, count: Int)? = nil
+    private let backlog: LiveBacklog?
     private let logger: Logger
     private let session: MQTTSession
     private var machine: DeliveryStateMachine
@@ -116,11 +121,15 @@ final class MQTTForwarder {
     private var recordedGeneration: Int64 = -1
     private var recordedAt: Int64 = 0
     private let reserve: DiskReserve?
+    /// The wall clock for the history's `keep`, nil while the host clock is not synchronized
+    /// (checked every 10 s).
+    private var clockSynced = true
+    private var clockCheckedAt: Int64? = nil
 
     init(settings: ForwarderSettings, buffer: OfflineBuffer, record: BufferRecord? = nil, reserve: DiskReserve? = nil,
          inbox: BoundedChannel<OutboundEvent>,
          commands: BoundedChannel<ForwarderCommand>, control: BoundedChannel<ForwarderControl>,
-         status: ForwarderStatus, pressure: Pressure, metrics: GatewayMetrics, logger: Logger) {
+         status: ForwarderStatus, pressure: Pressure, metrics: GatewayMetrics, backlog: LiveBacklog? = nil, logger: Logger) {
         self.settings = settings
         self.metrics = metrics
         self.buffer = buffer
@@ -131,11 +140,32 @@ final class MQTTForwarder {
         self.control = control
         self.status = status
         self.pressure = pressure
+        self.backlog = backlog
         self.logger = logger
         session = MQTTSession(brokers: settings.session, preferPrimaryAfter: settings.preferPrimaryAfter, logger: logger)
         layout = settings.layout
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
         waitingAtDown = buffer.eventCount
+        applyHistory(settings.history)
+    }
+
+    /// Turns the history on or off (off deletes what it held) or changes its limits.
+    private func applyHistory(_ history: HistorySettings?) {
+        do {
+            let deleted = try buffer.setHistory(history.map(HistoryRetention.init))
+            if deleted > 0 { logger.notice("'history' is off: deleted the \(deleted) delivered event(s) it kept") }
+        } catch {
+            logger.error("cannot update the event history in \(buffer.path): \(error)")
+        }
+    }
+
+    private func wallClockForHistory() -> Int64? {
+        let now = MQTTSession.now()
+        if clockCheckedAt.map({ now - $0 >= 10_000 }) ?? true {
+            clockSynced = WallClock.isSynchronized()
+            clockCheckedAt = now
+        }
+        return clockSynced ? WallClock.now().millisecondsSinceEpoch : nil
     }
 
     /// The inbox, the commands and the control channel share one wake-up (Gateway makes them
@@ -179,7 +209,7 @@ final class MQTTForwarder {
                     }
                 case .deadLetter(let event, let reason):
                     do {
-                        try buffer.moveToDeadLetter(event, reason: Int(reason))
+                        try buffer.moveToDeadLetter(event, reason: Int(reason), at: WallClock.now().millisecondsSinceEpoch)
                         logger.error("the broker refused seq \(event.seq) on \(event.topic) \(machine.settings.refusalLimit) times (reason 0x\(String(reason, radix: 16))); moved to the dead-letter table",
                                      metadata: Self.metadata(event))
                         machine.deadLettered(seq: event.seq, ok: true, at: now)
@@ -230,6 +260,7 @@ final class MQTTForwarder {
                 layout = new.layout
                 machine.updateSettings(new.machine)
                 buffer.setLimits(maxEvents: new.buffer.maxEvents, maxBytes: new.buffer.maxBytes, onFull: new.buffer.onFull)
+                applyHistory(new.history)
                 do { try buffer.setSynchronous(new.buffer.sync) } catch { logger.error("cannot change the buffer's sync: \(error)") }
             case .subscriptions(let list):
                 session.setSubscriptions(list)
@@ -268,7 +299,7 @@ final class MQTTForwarder {
 
     private func commit(_ commit: DeliveryStateMachine.Commit, at now: Int64) {
         do {
-            let result = try buffer.commit(commit)
+            let result = try buffer.commit(commit, now: machine.settings.keepHistory ? wallClockForHistory() : nil)
             machine.committed(result, at: now)
             if diskFailing {
                 diskFailing = false
@@ -350,6 +381,7 @@ final class MQTTForwarder {
     /// change of the link), and adds what the machine counted since to the metrics.
     private func publishStatus(force: Bool, heldBack: Bool = false) {
         pressure.set(machine.underPressure || heldBack)
+        backlog?.set(machine.isBackedUp)
         let now = MQTTSession.now()
         guard force || now - statusAt >= 100 else { return }
         statusAt = now

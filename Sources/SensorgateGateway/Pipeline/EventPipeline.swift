@@ -71,6 +71,7 @@ final class EventPipeline {
     private var nextTick: Int64 = 0
     private var stateErrorLogged = false
     private let console: Bool
+    private let emittedLog = EmittedEventLog.shared
 
     init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
          console: Bool, logger: Logger, metrics: GatewayMetrics, board: StatusBoard? = nil) {
@@ -382,7 +383,10 @@ final class EventPipeline {
         lastSeq = seq
         metrics.events[event.type]?.increment()
         if console { ConsoleEventLine.log(event, to: logger) }
-        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
+        let payload = event.cloudEventBytes()
+        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID),
+                                    payload: payload, time: event.time.millisecondsSinceEpoch, type: event.type.rawValue, subject: subject))
+        emittedLog?.record(payload)
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant, cause: event)
