@@ -30,6 +30,22 @@ public struct PipelineSummary: Sendable {
     public var nextSeq: UInt64 = 1
     /// Reads that gave no reading, every device and reason together.
     public var failedReads = 0
+    /// The same by device and reason, for the summary line.
+    public var failures = FailureCounts()
+}
+
+/// Failures by device and reason (the summary line; /metrics has its own counters).
+public struct FailureCounts: Sendable, Equatable {
+    public private(set) var byDevice: [String: [FailureReason: Int]] = [:]
+
+    @discardableResult
+    public mutating func add(device: String, reason: FailureReason) -> Int {
+        let count = (byDevice[device]?[reason] ?? 0) + 1
+        byDevice[device, default: [:]][reason] = count
+        return count
+    }
+
+    public var total: Int { byDevice.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
 }
 
 /// Confined to the pipeline thread: made there, used there, never shared.
@@ -332,6 +348,7 @@ final class EventPipeline {
     /// dead sensor does not flood the log.
     private func countFailure(device: String, reason: FailureReason, detail: String) {
         summary.failedReads += 1
+        summary.failures.add(device: device, reason: reason)
         let count: Int, firstOfOutage: Bool
         if let i = trackIndex[device] {
             firstOfOutage = tracks[i].status.failingFor == 0
