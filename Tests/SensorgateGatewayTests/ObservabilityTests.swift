@@ -1,4 +1,5 @@
 import Foundation
+import SensorgateGateway
 import Testing
 
 /// Looking into a running gateway (the real binary, a real mosquitto): /metrics checked by
