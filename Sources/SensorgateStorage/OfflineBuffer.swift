@@ -184,6 +184,7 @@ public final class OfflineBuffer: @unchecked Sendable {
         let stmt = try database.prepare("""
             SELECT max(coalesce((SELECT max(seq) FROM events), 0),
                        coalesce((SELECT max(seq) FROM dead_letter), 0),
+                       coalesce((SELECT max(seq) FROM history), 0),
                        coalesce((SELECT value - 1 FROM meta WHERE key = 'next_seq'), 0),
                        coalesce((SELECT value - 1 FROM meta WHERE key = 'reserved_seq' AND \(includingReservations ? 1 : 0)), 0))
             """)

@@ -35,10 +35,12 @@ struct GatewayHealth: Sendable {
         var uplink: Uplink
     }
 
-    /// systemd may call the gateway started once the pipeline runs and, with a broker, the first
-    /// connection attempt has been made (so `systemctl start` returns with the uplink known or trying).
+    /// systemd may call the gateway started once the pipeline runs, the signal service listens
+    /// (a `systemctl reload` or `stop` right after the start is then carried out at once) and, with
+    /// a broker, the first connection attempt has been made (so `systemctl start` returns with the
+    /// uplink known or trying).
     var ready: Bool {
-        guard pipeline.heartbeat.lastBeat != nil else { return false }
+        guard pipeline.heartbeat.lastBeat != nil, SignalService.listening.load(ordering: .acquiring) else { return false }
         return forwarder.map { $0.snapshot.attempted } ?? true
     }
 

@@ -12,9 +12,13 @@ import CLinux
 import Glibc
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 struct SignalService: Service {
+    /// Set once the sequence listens and start-up's signals are taken: READY waits for it.
+    static let listening = Atomic<Bool>(false)
+
     let reload: @Sendable () async -> Void
     let logger: Logger
     var notifier: SystemdNotifier? = nil
@@ -30,10 +34,11 @@ struct SignalService: Service {
             logger.notice("SIGINT (during start-up): stopping")
             return
         case SIGHUP:
-            await reloadFramed()
+            await reload()  // before READY: systemd is not told of a reload it has not seen start
         default:
             break
         }
+        Self.listening.store(true, ordering: .releasing)
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
             case .sighup:

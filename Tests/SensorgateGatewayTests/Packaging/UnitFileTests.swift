@@ -163,7 +163,8 @@ import SensorgateAdapters
         #expect(await notify.waitFor { $0.contains { $0.hasPrefix("READY=1") } })
         await pause(1.5)
         kill(traced, SIGHUP)
-        #expect(await gateway.waitFor { $0.contains("reloaded:") })
+        // Everything under strace -f runs several times slower: give the reload time.
+        #expect(await gateway.waitFor(timeout: 60) { $0.contains("reloaded:") }, "\(gateway.output.suffix(1_500))")
         await pause(1)
         kill(traced, SIGTERM)
         #expect(await gateway.waitForExit(timeout: 30) == 0)
