@@ -69,18 +69,20 @@ final class ConfigLoading {
     /// Every key some device may have, so a key of another adapter is called misplaced, not unknown.
     let allDeviceKeys: [String]
     var profileCache: [String: LoadedProfile?] = [:]
+    /// The devices that loaded, for checks that need their channels and filters (thermostats).
+    var loadedDevices: [DeviceConfig] = []
 
     init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition]) {
         self.files = files
         self.reader = reader
         self.path = path
         self.adapters = adapters
-        var keys = Self.commonDeviceKeys + Self.readingKeys
+        var keys = Self.commonDeviceKeys + Self.readingKeys + Self.filterKeys
         for adapter in adapters { keys += adapter.keys.filter { !keys.contains($0) } }
         allDeviceKeys = keys
     }
 
-    static let topLevelKeys = ["gateway", "mqtt", "buffer", "devices", "rules", "thermostats", "http"]
+    static let topLevelKeys = ["gateway", "mqtt", "buffer", "devices", "rules", "thermostats", "http", "homeassistant"]
 
     func load(_ text: String) -> GatewayConfig? {
         guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "the config file") else { return nil }
@@ -100,15 +102,22 @@ final class ConfigLoading {
                 reader.error("device '\(device.id)' reads an MQTT topic, but there is no 'mqtt' section to connect with", at: device.declaredAt)
             }
         }
+        loadedDevices = devices
         let deviceRefs = collectDeviceRefs(table["devices"], loaded: devices)
         let thermostatNames = collectNames(table["thermostats"])
         let thermostats = table["thermostats"].map { loadThermostats($0, devices: deviceRefs, hasMQTT: mqtt != nil) } ?? []
         let rules = table["rules"].map { loadRules($0, devices: deviceRefs, thermostats: thermostatNames, hasMQTT: mqtt != nil) } ?? []
         let http = table["http"].flatMap(loadHTTP)
+        let homeAssistant = table["homeassistant"].flatMap { loadHomeAssistant($0, hasMQTT: mqtt != nil || table["mqtt"] != nil) }
+        if homeAssistant != nil, mqtt?.stateTopics == false, let hv = table["homeassistant"] {
+            reader.error("'homeassistant' reads the retained state topics, which 'state_topics: false' in 'mqtt' turns off", at: hv.location)
+        }
 
         guard let gateway, reader.diagnostics.errorCount == 0 else { return nil }
-        return GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
-                             thermostats: thermostats, http: http)
+        var config = GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
+                                   thermostats: thermostats, http: http)
+        config.homeAssistant = homeAssistant
+        return config
     }
 
     // MARK: Paths
@@ -141,7 +150,7 @@ final class ConfigLoading {
     // MARK: mqtt
 
     static let mqttKeys = ["url", "client_id", "protocol", "username", "password", "password_file", "tls", "qos",
-                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout"]
+                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout", "state_topics"]
     static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure"]
 
     func loadMQTT(_ v: YAMLValue, gatewayID: String?) -> MQTTSettings? {
@@ -219,11 +228,14 @@ final class ConfigLoading {
             ok = false
         }
         let clientID = t["client_id"].flatMap { reader.string($0, "client_id") } ?? "sensorgate-\(gatewayID ?? "gateway")"
+        let stateTopics = t["state_topics"].flatMap { reader.bool($0, "state_topics") } ?? true
         guard ok else { return nil }
-        return MQTTSettings(host: host, port: port, useTLS: useTLS, clientID: clientID, protocolVersion: protocolVersion,
-                            username: t["username"].flatMap { reader.string($0, "username") }, password: password,
-                            passwordFile: passwordFile, tls: tls, qos: qos, topicPrefix: topicPrefix,
-                            keepalive: keepalive, maxInflight: maxInflight, ackTimeout: ackTimeout)
+        var settings = MQTTSettings(host: host, port: port, useTLS: useTLS, clientID: clientID, protocolVersion: protocolVersion,
+                                    username: t["username"].flatMap { reader.string($0, "username") }, password: password,
+                                    passwordFile: passwordFile, tls: tls, qos: qos, topicPrefix: topicPrefix,
+                                    keepalive: keepalive, maxInflight: maxInflight, ackTimeout: ackTimeout)
+        settings.stateTopics = stateTopics
+        return settings
     }
 
     // MARK: buffer
@@ -270,17 +282,17 @@ final class ConfigLoading {
         return HTTPSettings(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }
 
-    /// Every device id written in the file, with its kind where the device loaded. A device with
+    /// Every device id written in the file, with its kinds where the device loaded. A device with
     /// an error is still a known name, so rules naming it do not pile further errors on top.
     func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
-        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventType) }
+        var refs = loaded.map { DeviceRef(id: $0.id, kinds: $0.eventTypes) }
         guard let v, case .sequence(let items) = v.node else { return refs }
         for item in items {
             guard case .mapping(let m) = item, case .scalar(let s)? = m["id"] else { continue }
             if let index = refs.firstIndex(where: { $0.id == s.string }) {
-                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == s.mark?.line }) { refs[index].kind = nil }
+                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == s.mark?.line }) { refs[index].kinds = nil }
             } else {
-                refs.append(DeviceRef(id: s.string, kind: nil))
+                refs.append(DeviceRef(id: s.string, kinds: nil))
             }
         }
         return refs
@@ -296,10 +308,27 @@ final class ConfigLoading {
     }
 }
 
-/// A device as rules and thermostats see it; `kind` is nil when the device itself has errors.
+/// A device as rules and thermostats see it: the events its channels make; nil when the device
+/// itself has errors.
 struct DeviceRef {
     let id: String
-    var kind: EventType?
+    var kinds: [EventType]?
+
+    /// True when the device makes `type` (or has errors, so nothing more is said about it).
+    func makes(_ type: EventType) -> Bool { kinds?.contains(type) ?? true }
+
+    /// `a motion`, `a temperature, humidity and pressure`: what it senses, for messages.
+    var described: String {
+        let names = (kinds ?? []).map(\.sensorKind)
+        guard let last = names.last else { return "an unknown" }
+        let text = names.count == 1 ? last : names.dropLast().joined(separator: ", ") + " and " + last
+        return (text.first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + text
+    }
+}
+
+extension EventType {
+    /// How messages call a sensor of this type: `motion`, `temperature`, `humidity`, `contact`.
+    var sensorKind: String { channelName }
 }
 
 /// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).

@@ -51,10 +51,11 @@ public struct ThermostatController: Sendable {
         update(at: now, into: &out)
     }
 
-    public mutating func setHold(_ hold: Hold, at now: RuleInstant, into out: inout [RuleOutput]) {
+    /// `cause` words the ThermostatCommand a change of target or mode emits (default: `rule NAME`).
+    public mutating func setHold(_ hold: Hold, at now: RuleInstant, into out: inout [RuleOutput], cause: String? = nil) {
         holds.removeAll { $0.rule == hold.rule }
         holds.append(hold)
-        update(at: now, into: &out, reason: "rule \(hold.rule)")
+        update(at: now, into: &out, reason: cause ?? "rule \(hold.rule)")
     }
 
     public mutating func releaseHold(rule: String, at now: RuleInstant, into out: inout [RuleOutput]) {
