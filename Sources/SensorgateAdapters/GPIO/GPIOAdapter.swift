@@ -1,7 +1,8 @@
 // The `gpio` adapter on the GPIO character device, uAPI v2: one line requested with edge
 // detection on both edges and realtime timestamps (bias as configured, the kernel's debounce
 // when the driver has it), its gpio_v2_line_event records read and turned into MotionDetected by
-// the profile (`edge`, `active_low`), with software debounce when the kernel cannot.
+// the profile (`edge`, `active_low`), with software debounce when the kernel cannot. A contact
+// profile (ContactChanged) makes every edge an event: the line's new level is open or closed.
 //
 // The ioctl path is kept to GPIOChip.requestInput; everything above it reads from any fd, which
 // is how it is tested: recorded records through a pipe.
@@ -31,7 +32,7 @@ public struct GPIOAdapter: DeviceAdapter {
 
     public let deviceID: String
     private let settings: GPIOSettings
-    private let decoder: ReadingDecoder
+    private let decoder: DeviceDecoder
     private let openLine: @Sendable () throws -> OpenLine
 
     /// `openLine` defaults to requesting the line from the kernel.
@@ -39,7 +40,7 @@ public struct GPIOAdapter: DeviceAdapter {
                 openLine: (@Sendable () throws -> OpenLine)? = nil) throws {
         self.deviceID = deviceID
         self.settings = settings
-        self.decoder = try ReadingDecoder(spec: spec)
+        self.decoder = try DeviceDecoder(spec: spec)
         self.openLine = openLine ?? { try GPIOChip.requestInput(settings, consumer: "sensorgate-\(deviceID)") }
     }
 
@@ -98,7 +99,7 @@ public struct GPIOAdapter: DeviceAdapter {
                     debouncer = d
                     if !accepted { continue }
                 }
-                if let o = AdapterOutput.from(decoder.decode(edge: event.edge), deviceID: deviceID, time: event.time) { output(o) }
+                for o in AdapterOutput.from(decoder.decode(edge: event.edge), deviceID: deviceID, time: event.time) { output(o) }
             }
         }
         return false

@@ -14,6 +14,10 @@ public enum ConsoleEventLine {
         case .alertResolved(let a): value = "resolved: \(a.message)"
         case .thermostatCommand(let c):
             value = "output \(c.outputOn ? "on" : "off") (\(c.mode.rawValue), target \(c.target) °C): \(c.reason)"
+        case .humidity(_, let location), .pressure(_, let location), .contact(_, let location):
+            value = (event.data.readingValue?.display ?? "") + (location.map { "  \($0)" } ?? "")
+        case .battery:
+            value = event.data.readingValue?.display ?? ""
         }
         return "\(WallClock.localTimeOfDay(event.time))  \(pad(event.subject, 12)) \(pad(event.type.rawValue, 18)) \(value)  #\(event.seq)"
     }
