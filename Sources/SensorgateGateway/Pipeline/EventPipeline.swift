@@ -4,7 +4,9 @@
 // powers of ten). A rule's outputs get their seqs right after their cause. Rule timers fire at
 // their deadlines from the same loop, so rules, sequence and rule state have one owner and no
 // lock. The loop takes readings only while the forwarder's inbox has room: a slow broker or disk
-// slows the devices (their sends suspend), never this thread's timers.
+// slows the devices (their sends suspend), never this thread's timers. Readings pass their
+// device's filters first (ReadingFilters; their deadlines fire from the same loop), and every
+// event updates the retained state topics and Home Assistant (StatePublisher).
 
 import Logging
 import SensorgateAdapters
@@ -18,6 +20,8 @@ public enum PipelineControl: Sendable {
     case reconfigure(GatewayConfig, done: CheckedContinuation<Void, Never>)
     /// Take what is left in the inbox, switch thermostat outputs off, save, end the loop.
     case stop
+    /// Home Assistant's birth message, a climate command, or a discovery config seen on the broker.
+    case homeAssistant(HomeAssistantMessage)
 }
 
 /// Failures by device and reason, for logs and, later, /metrics.
@@ -38,6 +42,8 @@ public struct PipelineSummary: Sendable {
     public var emitted = 0
     public var nextSeq: UInt64 = 1
     public var failures = FailureCounts()
+    /// Readings a filter held back (delta, throttle), by device and reason.
+    public var heldBack: [String: [FilterChain.Reason: Int]] = [:]
 }
 
 /// Confined to the pipeline thread: made there, used there, never shared.
@@ -46,16 +52,16 @@ final class EventPipeline {
     private let state: StateDirectory
     /// The forwarder's inbox; nil without a broker (events are only printed).
     private let outbox: BoundedChannel<OutboundEvent>?
-    private let logger: Logger
+    let logger: Logger
     private var topicPrefix: String
     private let gatewayID: String
-    private var locations: [String: String]
+    var locations: [String: String]
     /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
     private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var clockSynced = true
     private var clockCheckedAt: Int64? = nil
-    private(set) var summary = PipelineSummary()
-    private var rules: RuleEngine
+    var summary = PipelineSummary()
+    var rules: RuleEngine
     private let actuators: Actuators
     private let bootID = WallClock.bootID()
     private var lastSave: Int64 = 0
@@ -65,9 +71,14 @@ final class EventPipeline {
     private let console: Bool
     /// Devices with failures since their last reading: the next reading says they are back.
     private var failingSince: [String: Int] = [:]
+    /// Per-channel filters (offset … heartbeat) and their counts.
+    var filters: ReadingFilters
+    /// Retained state topics and Home Assistant discovery; nil without a broker.
+    var states: StatePublisher?
+    var homeAssistant: HomeAssistantSettings?
 
     init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
-         console: Bool, logger: Logger) {
+         console: Bool, logger: Logger, commands: BoundedChannel<ForwarderCommand>? = nil) {
         self.source = config.gateway.eventSource
         self.state = state
         self.outbox = outbox
@@ -78,6 +89,9 @@ final class EventPipeline {
         self.gatewayID = config.gateway.id
         self.locations = Self.locations(of: config)
         self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
+        self.filters = ReadingFilters(config: config)
+        self.states = StatePublisher(config: config, commands: commands, logger: logger)
+        self.homeAssistant = config.homeAssistant
     }
 
     // MARK: The loop
@@ -98,7 +112,10 @@ final class EventPipeline {
                     for output in inbox.take() { accept(output) }
                     stopRules()
                     close()
+                    logHeldBack()
                     return
+                case .homeAssistant(let message):
+                    homeAssistant(message)
                 }
             }
             var busy = false
@@ -108,7 +125,7 @@ final class EventPipeline {
                 for output in batch { accept(output) }
                 busy = !inbox.isEmpty
             }
-            let wait = tickRulesIfDue()
+            let wait = min(tickRulesIfDue(), tickFiltersIfDue())
             if busy { continue }
             // Without room only control messages and the room itself wake us (an arriving reading
             // may, too: the loop then finds no room and waits again).
@@ -139,6 +156,7 @@ final class EventPipeline {
             logger.error("cannot read the saved rule state in \(state.database.path): \(error); rules start fresh")
         }
         apply(rules.start(at: now), at: now)
+        states?.announce(rules)
         saveRuleState(at: now)
     }
 
@@ -166,7 +184,7 @@ final class EventPipeline {
         saveRuleState(at: now)
     }
 
-    private func apply(_ outputs: [RuleOutput], at now: RuleInstant) {
+    func apply(_ outputs: [RuleOutput], at now: RuleInstant) {
         guard !outputs.isEmpty else { return }
         for output in outputs {
             switch output {
@@ -184,7 +202,7 @@ final class EventPipeline {
         saveRuleState(at: now)
     }
 
-    private func saveRuleState(at now: RuleInstant) {
+    func saveRuleState(at now: RuleInstant) {
         guard rules.hasState else { return }
         lastSave = now.monotonic
         do {
@@ -218,6 +236,9 @@ final class EventPipeline {
         let unchanged = Set(config.thermostats.filter { previous[$0.name] == $0.actuator }.map(\.name))
         rules = next
         apply(rules.resume(at: now, unchanged: unchanged), at: now)
+        filters.reconfigure(config)
+        homeAssistant = config.homeAssistant
+        states?.reconfigure(to: config, rules: rules)
         saveRuleState(at: now)
     }
 
@@ -226,23 +247,34 @@ final class EventPipeline {
     func accept(_ output: AdapterOutput) {
         switch output {
         case .reading(let reading):
-            let data: EventData
-            switch reading.value {
-            case .temperature(let celsius): data = .temperature(celsius: celsius, location: locations[reading.deviceID])
-            case .motion: data = .motion(location: locations[reading.deviceID])
+            var value = reading.value
+            if !filters.isEmpty, value.number != nil {
+                switch filters.offer(device: reading.deviceID, value: value, time: reading.time ?? WallClock.now(),
+                                     at: WallClock.bootMilliseconds()) {
+                case .emit(let filtered): value = filtered
+                case .none:
+                    readingsAgain(reading.deviceID)
+                    return
+                case .invalid(let number):
+                    countFailure(device: reading.deviceID, reason: .malformed,
+                                 detail: "the filters made \(JSONWriter.number(number)) into a number that is not finite; check multiply and calibrate_linear")
+                    return
+                }
             }
-            if emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true),
-               let failures = failingSince.removeValue(forKey: reading.deviceID) {
-                logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)", metadata: ["device": "\(reading.deviceID)"])
+            if emit(subject: reading.deviceID, data: value.eventData(location: locations[reading.deviceID]), time: reading.time, evaluate: true) {
+                readingsAgain(reading.deviceID)
             }
         case .failure(let device, let reason, let detail):
             countFailure(device: device, reason: reason, detail: detail)
         }
     }
 
+    /// Ends a device's outage; the number of failures it had, nil when it had none.
+    func failingSinceRemove(_ device: String) -> Int? { failingSince.removeValue(forKey: device) }
+
     /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
     /// dead sensor does not flood the log.
-    private func countFailure(device: String, reason: FailureReason, detail: String) {
+    func countFailure(device: String, reason: FailureReason, detail: String) {
         let count = summary.failures.add(device: device, reason: reason)
         let inOutage = failingSince[device, default: 0]
         failingSince[device] = inOutage + 1
@@ -255,7 +287,7 @@ final class EventPipeline {
     /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
     /// False when it could not be given a seq (counted as a failure).
     @discardableResult
-    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Bool {
+    func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Bool {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -282,6 +314,7 @@ final class EventPipeline {
         summary.emitted += 1
         if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
         outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
+        states?.event(event)
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant)

@@ -27,7 +27,7 @@ public struct PipelineService: Service {
             try await OwnedThread.run(name: "pipeline") { () -> PipelineSummary in
                 let actuators = Actuators(commands: commands, logger: logger, openLine: GatewayHardware.openOutputLine)
                 let pipeline = EventPipeline(config: config, state: state, outbox: outbox, actuators: actuators,
-                                             console: console, logger: logger)
+                                             console: console, logger: logger, commands: commands)
                 pipeline.run(inbox: inbox, control: control)
                 return pipeline.summary
             }
