@@ -52,9 +52,12 @@ extension ConfigLoading {
                     file = name
                 }
             }
-            let defaultFormat: String? = table["field"] != nil ? "json"
-                : file.map { SysfsAttribute.named($0)?.decimal == true ? "float" : "integer" }
-            guard let spec = loadReadingSpec(table, adapter: adapter.name, formats: formats, defaultFormat: defaultFormat) else { continue }
+            if table["file"] != nil, file == nil { continue }  // reported above
+            // A kernel attribute says its own format and unit; a JSON field is read as json.
+            let attribute = file.flatMap(SysfsAttribute.named)
+            let defaultFormat: String? = table["field"] != nil ? "json" : file.map { _ in attribute?.decimal == true ? "float" : "integer" }
+            guard let spec = loadReadingSpec(table, adapter: adapter.name, formats: formats, defaultFormat: defaultFormat,
+                                             defaultUnit: attribute?.unit) else { continue }
             if let first = channels.firstIndex(where: { $0.event == spec.event }) {
                 reader.error("device '\(s.device)' has a second \(spec.event.rawValue) channel (the first is at \(tables[first].at)); "
                              + "events of one device differ by type, so each type is read once", at: item.location)

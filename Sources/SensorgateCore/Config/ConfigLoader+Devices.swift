@@ -171,9 +171,10 @@ extension ConfigLoading {
     // MARK: Reading spec
 
     /// A channel's reading spec from `s` (a device, or one item of its `channels`). `defaultFormat`
-    /// stands in when `format` is not set (json for a `field`, the attribute's for a `file`).
+    /// and `defaultUnit` stand in when `format` and `unit` are not set (json for a `field`, the
+    /// kernel attribute's own for a `file`).
     func loadReadingSpec(_ s: DeviceSettingsTable, adapter: String, formats allowedFormats: [String],
-                         defaultFormat: String? = nil) -> ReadingSpec? {
+                         defaultFormat: String? = nil, defaultUnit: ReadingUnit? = nil) -> ReadingSpec? {
         let readings = EventType.readings.map(\.rawValue)
         guard let ev = s["event"] else {
             reader.error("device '\(s.device)' needs 'event' (\(readings.joined(separator: ", "))), usually from its profile", at: s.at)
@@ -255,7 +256,7 @@ extension ConfigLoading {
             }
         }
 
-        var unit = event.eventUnit ?? .celsius
+        var unit = defaultUnit.flatMap { event.units.contains($0) ? $0 : nil } ?? event.eventUnit ?? .celsius
         if let uv = s["unit"] {
             if event.isNumeric {
                 if let u = reader.choice(uv, "unit", among: event.units) { unit = u }
