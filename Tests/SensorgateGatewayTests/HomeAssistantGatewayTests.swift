@@ -142,6 +142,7 @@ import Testing
             devices:
               - { id: steady, adapter: simulated, kind: temperature, interval: 50ms, start: 20, step: 0, offset: 1.25, round: 1, delta: 0.5, heartbeat: 1s }
               - { id: busy, adapter: simulated, kind: temperature, interval: 20ms, seed: 3, throttle: 500ms }
+              - { id: fast, adapter: simulated, kind: temperature, interval: 20ms, seed: 4 }
             """)
         let gateway = try GatewayProcess(["run", "--config", config.path])
         await pause(3.2)
@@ -153,6 +154,11 @@ import Testing
         #expect((3...5).contains(steady.count), "\(steady.count) steady events in 3.2 s")
         let busy = subscriber.events.filter { $0.topic == "sensorgate/f-gw/TemperatureReading/busy" }
         #expect((6...9).contains(busy.count), "\(busy.count) throttled events in 3.2 s")
+        // Every reading of an unfiltered sensor is an event; its retained state follows at most once a second.
+        let fast = subscriber.events.filter { $0.topic == "sensorgate/f-gw/TemperatureReading/fast" }.count
+        let fastStates = subscriber.lines.filter { $0.hasPrefix("sensorgate/f-gw/state/fast/temperature ") }.count
+        #expect(fast > 60, "\(fast) events")
+        #expect((2...6).contains(fastStates), "\(fastStates) state messages for \(fast) events")
         #expect(gateway.output.contains("filters held back"))
         #expect(gateway.output.contains("steady: "))
         #expect(gateway.output.contains("(delta "))

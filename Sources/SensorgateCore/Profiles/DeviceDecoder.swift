@@ -34,17 +34,18 @@ public struct DeviceDecoder: Sendable {
         if input.count == 1 { return [input[0].decoder.decode(text)].filter { $0 != .idle } }
         var outcomes: [ReadingOutcome] = []
         var missing: [String] = []
+        var idle = false
         for channel in input {
             let outcome = channel.decoder.decode(text)
             switch outcome {
-            case .idle: continue
+            case .idle: idle = true  // occupancy false: present, and no event
             case .missingField: missing.append(channel.config.name)
             default: outcomes.append(outcome)
             }
         }
         // A document that is not JSON fails every channel the same way: say it once.
         if let first = outcomes.first, first.failureReason == .malformed, outcomes.allSatisfy({ $0 == first }) { return [first] }
-        if outcomes.isEmpty, !missing.isEmpty {
+        if outcomes.isEmpty, !idle, !missing.isEmpty {
             let fields = input.compactMap { channel -> String? in
                 if case .json(let field, _) = channel.config.spec.format { return field.joined(separator: ".") }
                 return nil

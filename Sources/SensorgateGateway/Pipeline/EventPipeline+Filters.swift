@@ -1,6 +1,7 @@
-// The pipeline's side of filters and Home Assistant, on its own thread: readings held back by a
-// filter, values a filter has due at a deadline (a throttled reading, a heartbeat), and what HA
-// says (its birth message, climate commands, leftover discovery configs).
+// The pipeline's side of filters, state topics and Home Assistant, on its own thread: readings
+// held back by a filter, values a filter has due at a deadline (a throttled reading, a
+// heartbeat), state topics waiting for their second, and what HA says (its birth message,
+// climate commands, leftover discovery configs).
 
 import Logging
 import SensorgateCore
@@ -23,6 +24,15 @@ extension EventPipeline {
         }
         guard let next = filters.nextDeadline else { return .seconds(1) }
         return .milliseconds(max(1, min(1000, next - WallClock.bootMilliseconds())))
+    }
+
+    /// Publishes state topics whose second has passed; returns how long until the next (at most a second).
+    func flushStatesIfDue() -> Duration {
+        guard let states, let due = states.nextFlush else { return .seconds(1) }
+        let now = WallClock.bootMilliseconds()
+        if now >= due { states.flush(at: now) }
+        guard let next = states.nextFlush else { return .seconds(1) }
+        return .milliseconds(max(1, min(1000, next - now)))
     }
 
     /// At a clean stop: how many readings the filters held back, by device and reason.

@@ -111,6 +111,7 @@ final class EventPipeline {
                 case .stop:
                     for output in inbox.take() { accept(output) }
                     stopRules()
+                    states?.flush(at: .max)
                     close()
                     logHeldBack()
                     return
@@ -125,7 +126,7 @@ final class EventPipeline {
                 for output in batch { accept(output) }
                 busy = !inbox.isEmpty
             }
-            let wait = min(tickRulesIfDue(), tickFiltersIfDue())
+            let wait = min(tickRulesIfDue(), tickFiltersIfDue(), flushStatesIfDue())
             if busy { continue }
             // Without room only control messages and the room itself wake us (an arriving reading
             // may, too: the loop then finds no room and waits again).
@@ -314,7 +315,7 @@ final class EventPipeline {
         summary.emitted += 1
         if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
         outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
-        states?.event(event)
+        states?.event(event, at: WallClock.bootMilliseconds())
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant)

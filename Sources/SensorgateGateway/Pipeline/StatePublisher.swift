@@ -5,7 +5,10 @@
 // untouched; these are extra, small messages.
 //
 //   a reading             {prefix}/{gw}/state/{device}/{channel}  21.5 | ON/OFF (contact), retained;
-//                         motion: ON, not retained (HA's off_delay turns it off)
+//                         motion: ON, not retained (HA's off_delay turns it off). A numeric
+//                         channel's state is published at most once a second, its latest value
+//                         (a sensor read 200 times a second would otherwise double the broker's
+//                         traffic for a value a dashboard shows); contacts and motion at once.
 //   a ThermostatCommand   {prefix}/{gw}/state/{thermostat}/target|mode|action, retained
 //   AlertRaised/Resolved  {prefix}/{gw}/state/{rule}/alert  ON/OFF, retained
 //   discovery             {discovery_prefix}/.../config, retained; again on HA's birth message;
@@ -29,6 +32,13 @@ final class StatePublisher {
     /// (topic, key) per device and reading type: built once, not per reading.
     private var readingTopics: [String: [EventType: (topic: String, key: String)]] = [:]
     private var alertRules: Set<String> = []
+    /// Numeric states: when each topic was last published (monotonic ms), and the latest value
+    /// waiting for its second to pass.
+    static let numericInterval: Int64 = 1000
+    private var sentAt: [String: Int64] = [:]
+    private var waiting: [String: (key: String, payload: [UInt8])] = [:]
+    /// When the next waiting state is due; nil while none waits.
+    private(set) var nextFlush: Int64? = nil
 
     /// Nil without a broker to publish to.
     init?(config: GatewayConfig, commands: BoundedChannel<ForwarderCommand>?, logger: Logger) {
@@ -74,6 +84,8 @@ final class StatePublisher {
         let oldDiscovery = discoveryTopics
         let oldStates = Set(HomeAssistantDiscovery.stateTopics(for: config))
         take(new)
+        let current = Set(readingTopics.values.flatMap { $0.values.map(\.topic) })
+        waiting = waiting.filter { current.contains($0.key) }
         for topic in oldDiscovery.subtracting(discoveryTopics).sorted() {
             send(topic, [], retain: true, key: "ha:" + topic)
         }
@@ -113,8 +125,9 @@ final class StatePublisher {
 
     // MARK: Events
 
-    /// An event the pipeline emitted: readings, thermostat commands and alerts update state topics.
-    func event(_ event: Event) {
+    /// An event the pipeline emitted at monotonic `now`: readings, thermostat commands and alerts
+    /// update state topics.
+    func event(_ event: Event, at now: Int64) {
         guard stateTopics else { return }
         switch event.data {
         case .thermostatCommand(let c):
@@ -129,7 +142,30 @@ final class StatePublisher {
             commands.force(ForwarderCommand(topic: t.topic, payload: Array("ON".utf8), retain: false, qos: qos))
         default:
             guard let value = event.data.readingValue, let t = readingTopics[event.subject]?[value.eventType] else { return }
-            commands.force(ForwarderCommand(topic: t.topic, payload: Array(value.stateText.utf8), retain: true, qos: qos, key: t.key))
+            let payload = Array(value.stateText.utf8)
+            if value.number != nil, let sent = sentAt[t.topic], now - sent < Self.numericInterval {
+                waiting[t.topic] = (t.key, payload)
+                nextFlush = min(nextFlush ?? sent + Self.numericInterval, sent + Self.numericInterval)
+                return
+            }
+            sentAt[t.topic] = now
+            commands.force(ForwarderCommand(topic: t.topic, payload: payload, retain: true, qos: qos, key: t.key))
+        }
+    }
+
+    /// Publishes the waiting states whose second has passed (all of them at a clean stop: `now` = .max).
+    func flush(at now: Int64) {
+        guard let due = nextFlush, now >= due else { return }
+        nextFlush = nil
+        for (topic, state) in waiting {
+            let sent = sentAt[topic] ?? 0
+            if now == .max || now - sent >= Self.numericInterval {
+                waiting[topic] = nil
+                sentAt[topic] = now == .max ? sent : now
+                commands.force(ForwarderCommand(topic: topic, payload: state.payload, retain: true, qos: qos, key: state.key))
+            } else {
+                nextFlush = min(nextFlush ?? sent + Self.numericInterval, sent + Self.numericInterval)
+            }
         }
     }
 

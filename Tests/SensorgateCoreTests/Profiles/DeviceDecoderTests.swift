@@ -74,6 +74,7 @@ import Testing
         let decoder = try DeviceDecoder(channels: [Self.json(.motionDetected, "occupancy", match: .bool(true)), Self.json(.batteryLevel, "battery")])
         #expect(decoder.decode(try Fixture.text("zigbee2mqtt-aqara-rtcgq11lm-clear.json")) == [.measured(.battery(percent: 100))])
         #expect(decoder.decode(try Fixture.text("zigbee2mqtt-aqara-rtcgq11lm-occupied.json")).first == .motion)
+        #expect(decoder.decode(#"{"occupancy":false}"#) == [])  // present and idle: not a missing field
     }
 
     @Test func aSingleChannelDeviceStillCountsAMissingField() throws {
