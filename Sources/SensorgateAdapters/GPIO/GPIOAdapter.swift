@@ -23,10 +23,14 @@ public struct GPIOAdapter: DeviceAdapter {
         public var fd: Int32
         public var kernelDebounce: Bool
         public var isRecording: Bool
-        public init(fd: Int32, kernelDebounce: Bool, isRecording: Bool = false) {
+        /// The line's physical level when it was requested (high: true), when the kernel said;
+        /// a contact reports it at once instead of waiting for its first edge.
+        public var level: Bool?
+        public init(fd: Int32, kernelDebounce: Bool, isRecording: Bool = false, level: Bool? = nil) {
             self.fd = fd
             self.kernelDebounce = kernelDebounce
             self.isRecording = isRecording
+            self.level = level
         }
     }
 
@@ -50,6 +54,12 @@ public struct GPIOAdapter: DeviceAdapter {
         try await BlockingDevice.run(name: "gpio.\(deviceID)") { stop in
             // On the device's thread: opening a recording FIFO waits for its writer.
             let line = try openLine()
+            if let level = line.level, decoder.channels.first?.config.event == .contactChanged {
+                // The contact's state now: as if its last edge had brought the line to this level.
+                for output in AdapterOutput.from(decoder.decode(edge: level ? .rising : .falling), deviceID: deviceID) {
+                    sink.sendBlocking(output, stop: stop)
+                }
+            }
             let ended = readLoop(line, stop: stop) { sink.sendBlocking($0, stop: stop) }
             close(line.fd)
             // A recording that has been played to its end has nothing more to say: stay quiet
@@ -150,7 +160,8 @@ public enum GPIOChip {
             kernelDebounce = false
         }
         guard fd >= 0 else { throw lineFailure(settings.chip, settings.line, -fd) }
-        return .init(fd: fd, kernelDebounce: kernelDebounce)
+        let value = sg_gpio_get_value(fd)
+        return .init(fd: fd, kernelDebounce: kernelDebounce, level: value >= 0 ? value == 1 : nil)
     }
 
     static func lineFailure(_ chip: String, _ line: Int, _ code: Int32) -> Failure {
