@@ -6,7 +6,7 @@ CONFIG       ?= Config/demo.yaml
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 APT_PACKAGES := pkg-config libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients socat openssl
 
-.PHONY: all deps build release run test torture fuzz soak check bench clean
+.PHONY: all deps build release run test test-cluster torture fuzz soak check bench clean
 
 all: build
 
@@ -43,6 +43,29 @@ check: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The broker matrix beyond mosquitto and the cluster failover test (issue 16): a two-node RabbitMQ
+# 3.10 cluster with its MQTT plugin on loopback (Tests/RabbitMQ/rmq2.sh; the package's own service
+# is kept from starting) and amqtt from PyPI in a venv under var/. About 3 minutes after the build.
+CLUSTER_APT := rabbitmq-server python3-venv
+AMQTT       := amqtt==0.12.1
+test-cluster: deps
+	@missing=""; for p in $(CLUSTER_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null && $$sudo chmod +x /usr/sbin/policy-rc.d && guard=1; fi; \
+		$$sudo apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; status=$$?; \
+		[ -n "$$guard" ] && $$sudo rm -f /usr/sbin/policy-rc.d; \
+		$$sudo systemctl disable rabbitmq-server >/dev/null 2>&1 || true; \
+		[ $$status -eq 0 ] || exit $$status; \
+	fi
+	@[ -x var/amqtt/bin/amqtt ] || { echo "installing $(AMQTT) into var/amqtt"; \
+		python3 -m venv var/amqtt && var/amqtt/bin/pip install -q "$(AMQTT)"; }
+	$(SWIFT) build --build-tests
+	SENSORGATE_CLUSTER=1 $(SWIFT) test --skip-build --filter 'BrokerInteropTests|BrokerFailoverTests'
 
 # The torture suite at length (`make test` runs its short form): link faults, broker and gateway
 # kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <signal.h>
 
 int sg_clock_synchronized(void) {
     struct timex tx;
@@ -204,3 +205,22 @@ int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), v
     if (rc != 0) free(args);
     return rc;
 }
+
+static volatile sig_atomic_t sg_early_signal = 0;
+
+static void sg_record_signal(int number) {
+    if (number != SIGHUP || sg_early_signal == 0) sg_early_signal = number;
+}
+
+void sg_signals_catch_early(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = sg_record_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+}
+
+int sg_signals_caught_early(void) { return sg_early_signal; }

@@ -8,7 +8,8 @@ public enum ConfigSummary {
         var parts = [count(config.devices.count, "device"), count(config.rules.count, "rule"),
                      count(config.thermostats.count, "thermostat")]
         if let mqtt = config.mqtt {
-            parts.append("mqtt\(mqtt.useTLS ? "s" : "")://\(mqtt.host):\(mqtt.port)")
+            parts.append(mqtt.brokers.count > 1 ? mqtt.brokers.map(\.description).joined(separator: " | ")
+                                                 : "mqtt\(mqtt.useTLS ? "s" : "")://\(mqtt.host):\(mqtt.port)")
         } else {
             parts.append("no mqtt")
         }

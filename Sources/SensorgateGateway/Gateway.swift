@@ -16,6 +16,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 import Logging
 import SensorgateAdapters
 import SensorgateCore
@@ -39,8 +40,9 @@ public struct Gateway: Sendable {
 
     /// Runs until SIGINT or SIGTERM; returns the process exit status.
     public func run() async -> Int32 {
-        // Until the signal service takes them, the signals must not end the process mid-start.
-        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_IGN) }
+        // Until the signal service takes them, signals are recorded: a stop during start-up is
+        // carried out once the services run, gracefully (SignalService).
+        sg_signals_catch_early()
         guard let config = await loadConfig() else { return 1 }
         let logger = self.logger
         let state: StateDirectory

@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import CMosquitto
+import SensorgateCore
 
 public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
@@ -60,6 +61,23 @@ public struct MQTTOptions: Sendable, Equatable {
         self.insecure = insecure
         self.will = will
     }
+}
+
+/// MQTT 5 PUBLISH properties (the CloudEvents binding's Content Type and User Properties,
+/// message expiry); libmosquitto's property lists are built and freed inside `publish`.
+public struct MQTTProperties: Sendable, Equatable {
+    public var contentType: String?
+    public var userProperties: [UserProperty]
+    /// Message expiry interval, seconds.
+    public var messageExpiry: UInt32?
+
+    public init(contentType: String? = nil, userProperties: [UserProperty] = [], messageExpiry: UInt32? = nil) {
+        self.contentType = contentType
+        self.userProperties = userProperties
+        self.messageExpiry = messageExpiry
+    }
+
+    public var isEmpty: Bool { contentType == nil && userProperties.isEmpty && messageExpiry == nil }
 }
 
 /// Owns one libmosquitto handle; used on one thread only (`@unchecked Sendable` is not claimed:
@@ -166,9 +184,31 @@ public final class MQTTConnection {
     }
 
     /// Queues one message; returns its mid. libmosquitto writes it at once when the socket allows.
-    public func publish(topic: String, payload: [UInt8], qos: Int, retain: Bool) throws(MQTTError) -> Int32 {
+    /// `properties` are sent with MQTT 5 only (3.1.1 has none: they are left out, not refused).
+    public func publish(topic: String, payload: [UInt8], qos: Int, retain: Bool,
+                        properties: MQTTProperties = MQTTProperties()) throws(MQTTError) -> Int32 {
         var mid: Int32 = 0
-        let rc = payload.withUnsafeBytes { mosquitto_publish(mosq, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain) }
+        guard options.protocolV5, !properties.isEmpty else {
+            let rc = payload.withUnsafeBytes { mosquitto_publish(mosq, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain) }
+            try check(rc, "publishing to \(topic)")
+            return mid
+        }
+        var list: OpaquePointer? = nil
+        defer { mosquitto_property_free_all(&list) }
+        if let contentType = properties.contentType {
+            try check(mosquitto_property_add_string(&list, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType), "adding the content type")
+        }
+        for property in properties.userProperties {
+            try check(mosquitto_property_add_string_pair(&list, Int32(MQTT_PROP_USER_PROPERTY.rawValue), property.name, property.value),
+                      "adding the user property \(property.name)")
+        }
+        if let expiry = properties.messageExpiry {
+            try check(mosquitto_property_add_int32(&list, Int32(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue), expiry),
+                      "adding the message expiry")
+        }
+        let rc = payload.withUnsafeBytes {
+            mosquitto_publish_v5(mosq, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain, list)
+        }
         try check(rc, "publishing to \(topic)")
         return mid
     }

@@ -1,8 +1,10 @@
 // One broker connection over time: connecting when the ReconnectPolicy says, polling the socket
 // beside its owner's wake-ups, running libmosquitto's read/write/misc, (re)subscribing, handing
 // received messages to their handlers, and saying once, in words, why an attempt failed
-// (refused, timed out, TLS handshake, certificate, authentication). Both the event forwarder
-// and the input-only brokers are one of these and a loop of their own:
+// (refused, timed out, TLS handshake, certificate, authentication). With several brokers
+// (`mqtt.urls`) it fails over between them as BrokerSelection says, with one log line per
+// switch, and probes the first one to go back to it. Both the event forwarder and the
+// input-only brokers are one of these and a loop of their own:
 //
 //     while running { doWork(); for event in session.poll(wakeFDs: [...], until: deadline) { ... } }
 //
@@ -36,8 +38,12 @@ public final class MQTTSession {
         }
     }
 
-    public private(set) var options: MQTTOptions
-    public var broker: String { "\(options.host):\(options.port)" }
+    /// Every broker to try, primary first; they differ in host, port and TLS only.
+    public private(set) var brokers: [MQTTOptions]
+    /// The broker of the current (or next) attempt.
+    public var options: MQTTOptions { brokers[selection.current] }
+    public var broker: String { Self.name(options) }
+    private var selection: BrokerSelection
     public private(set) var isConnected = false
     public private(set) var connects = 0
     /// Connection attempts made so far (the first one tells whether the broker is there).
@@ -56,17 +62,33 @@ public final class MQTTSession {
     /// Set by libmosquitto's callbacks, acted on once its loop call has returned (the handle
     /// must not be destroyed inside its own callback).
     private var failure: String? = nil
-    /// The failure last logged and how often it happened since, so a long outage logs its cause
-    /// once and then at powers of ten.
-    private var lastFailure: String? = nil
-    private var failureRepeats = 0
+    /// Per broker, the failure last logged and how often it happened since, so a long outage
+    /// logs its cause once and then at powers of ten.
+    private var lastFailure: [Int: String] = [:]
+    private var failureRepeats: [Int: Int] = [:]
     private var downSince: Int64? = nil
+    /// A TCP probe of the primary while connected to another broker.
+    private var probe: (fd: Int32, deadline: Int64)? = nil
     /// How long an attempt may wait for the TCP connect, TLS handshake and CONNACK.
     public var connectTimeout: Int64 = 10_000
 
-    public init(options: MQTTOptions, logger: Logger) {
-        self.options = options
+    public convenience init(options: MQTTOptions, logger: Logger) {
+        self.init(brokers: [options], logger: logger)
+    }
+
+    /// `brokers`: primary first; `preferPrimaryAfter` (ms): how long the primary must have
+    /// answered before the session leaves another broker for it.
+    public init(brokers: [MQTTOptions], preferPrimaryAfter: Int64 = 300_000, logger: Logger) {
+        precondition(!brokers.isEmpty, "a session needs a broker")
+        self.brokers = brokers
+        selection = BrokerSelection(count: brokers.count, preferPrimaryAfter: preferPrimaryAfter)
         self.logger = logger
+    }
+
+    deinit { endProbe() }
+
+    static func name(_ options: MQTTOptions) -> String {
+        (options.host.contains(":") ? "[\(options.host)]" : options.host) + ":\(options.port)"
     }
 
     public static func now() -> Int64 {
@@ -89,18 +111,27 @@ public final class MQTTSession {
     }
 
     /// New settings (a reload): the connection is dropped and made again with them at once.
-    public func reconfigure(_ new: MQTTOptions) {
-        guard new != options else { return }
-        options = new
+    public func reconfigure(_ new: MQTTOptions) { reconfigure([new], preferPrimaryAfter: selection.preferPrimaryAfter) }
+
+    /// New brokers or settings (a reload): the connection is dropped and made again with them at
+    /// once, starting with the primary.
+    public func reconfigure(_ new: [MQTTOptions], preferPrimaryAfter: Int64) {
+        guard !new.isEmpty, new != brokers || preferPrimaryAfter != selection.preferPrimaryAfter else { return }
         if connection != nil { drop(reason: "reconnecting with the new settings", logAs: .notice) }
+        endProbe()
+        brokers = new
+        selection = BrokerSelection(count: new.count, preferPrimaryAfter: preferPrimaryAfter)
+        lastFailure.removeAll()
+        failureRepeats.removeAll()
         policy.retryNow(at: Self.now())
     }
 
     /// Publishes one message; returns its mid. A failure ends the connection (`lost` follows).
-    public func publish(topic: String, payload: [UInt8], qos: Int, retain: Bool) -> Int32? {
+    public func publish(topic: String, payload: [UInt8], qos: Int, retain: Bool,
+                        properties: MQTTProperties = MQTTProperties()) -> Int32? {
         guard isConnected, let connection else { return nil }
         do {
-            return try connection.publish(topic: topic, payload: payload, qos: qos, retain: retain)
+            return try connection.publish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
         } catch {
             drop(reason: "publish to \(topic) failed: \(error)", logAs: .warning)
             return nil
@@ -116,6 +147,7 @@ public final class MQTTSession {
     /// A clean goodbye: `final` (the retained status, say) is published, written out, then DISCONNECT.
     public func close(final: (topic: String, payload: String)? = nil) {
         closing = true
+        endProbe()
         guard let connection else { return }
         self.connection = nil  // its callbacks now change nothing
         if isConnected, let final {
@@ -138,12 +170,15 @@ public final class MQTTSession {
     public func poll(wakeFDs: [Int32], until deadline: Int64?) -> [Event] {
         var now = Self.now()
         if connection == nil, !closing, now >= policy.nextAttempt { startAttempt(at: now) }
+        if isConnected, !closing, probe == nil, selection.probeDue(at: now) { startProbe(at: now) }
         var wait = deadline.map { $0 - now } ?? 1_000
         wait = min(wait, 1_000)  // keepalive PINGs and timeouts are checked at least each second
         if connection == nil, !closing { wait = min(wait, max(0, policy.nextAttempt - now)) }
         if let started = attemptStarted { wait = min(wait, max(0, started + connectTimeout - now)) }
 
         var fds = wakeFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        if let probe { fds.append(pollfd(fd: probe.fd, events: Int16(POLLOUT), revents: 0)) }
+        let probeSlot = probe == nil ? nil : fds.count - 1
         let socket = connection?.socket ?? -1
         if let connection, socket >= 0 {
             // Until the TCP connect has completed, also wait for writability: that is when a
@@ -177,14 +212,85 @@ public final class MQTTSession {
             failure = "the connection could not be set up"
         }
         if let started = attemptStarted, !isConnected, connection != nil, failure == nil, now - started >= connectTimeout {
-            failure = "no answer within \(DurationText.format(.milliseconds(connectTimeout))) (a firewall, or the wrong port?)"
+            failure = socketReady
+                ? "the TCP connection was accepted but the broker did not answer the CONNECT within \(DurationText.format(.milliseconds(connectTimeout)))"
+                : "no answer within \(DurationText.format(.milliseconds(connectTimeout))) (a firewall, or the wrong port?)"
         }
         if let reason = failure {
             failure = nil
             fail(reason)
         }
+        if let slot = probeSlot { probeAnswered(fds[slot].revents, at: now) }
         defer { events.removeAll(keepingCapacity: true) }
         return events
+    }
+
+    // MARK: Probing the primary
+
+    /// A non-blocking TCP connect to the primary: answered when it completes or fails.
+    private func startProbe(at now: Int64) {
+        let primary = brokers[0]
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(primary.host, String(primary.port), &hints, &list) == 0, let info = list?.pointee else {
+            if list != nil { freeaddrinfo(list) }
+            probeResult(up: false, at: now)
+            return
+        }
+        defer { freeaddrinfo(list) }
+        let fd = socket(info.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return probeResult(up: false, at: now) }
+        if Glibc.connect(fd, info.ai_addr, info.ai_addrlen) == 0 {
+            Glibc.close(fd)
+            return probeResult(up: true, at: now)
+        }
+        guard errno == EINPROGRESS else {
+            Glibc.close(fd)
+            return probeResult(up: false, at: now)
+        }
+        probe = (fd, now + 5_000)
+    }
+
+    private func probeAnswered(_ revents: Int16, at now: Int64) {
+        guard let (fd, deadline) = probe else { return }
+        if revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 {
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            let up = getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0 && code == 0
+            endProbe()
+            probeResult(up: up, at: now)
+        } else if now >= deadline {
+            endProbe()
+            probeResult(up: false, at: now)
+        }
+    }
+
+    private func endProbe() {
+        if let probe { Glibc.close(probe.fd) }
+        probe = nil
+    }
+
+    private func probeResult(up: Bool, at now: Int64) {
+        guard isConnected, selection.probed(up: up, at: now) else { return }
+        let primary = Self.name(brokers[0])
+        let answering = DurationText.format(.milliseconds((selection.primaryUp(at: now) ?? 0) / 1000 * 1000))
+        logger.notice("the primary broker \(primary) has answered for \(answering): leaving \(broker) for it",
+                      metadata: ["broker": "\(broker)"])
+        // A clean DISCONNECT: no last will ("offline") is published on the broker we leave.
+        if let connection {
+            self.connection = nil
+            connection.disconnect()
+            _ = connection.loopWrite()
+        }
+        isConnected = false
+        attemptStarted = nil
+        subscribed.removeAll()
+        _ = policy.ended(at: now, using: &random)
+        policy.retryNow(at: now)
+        selection.returningToPrimary()
+        downSince = now
+        if !closing { events.append(.lost(reason: "returning to the primary broker \(primary)")) }
     }
 
     private func startAttempt(at now: Int64) {
@@ -226,9 +332,16 @@ public final class MQTTSession {
         policy.connected(at: now)
         let after = policy.failures > 0 ? " after \(policy.failures) failed attempt(s)" : ""
         let down = downSince.map { now - $0 >= 1_000 ? ", down \(DurationText.format(.milliseconds((now - $0) / 1000 * 1000)))" : "" } ?? ""
-        logger.notice("connected to \(broker)\(after)\(down)", metadata: ["broker": "\(broker)"])
-        lastFailure = nil
-        failureRepeats = 0
+        let first = selection.previous == nil
+        var switched = ""
+        if let from = selection.connectionUp(at: now) {
+            switched = " (switched from \(Self.name(brokers[from])), failover \(downSince.map { "\(now - $0) ms" } ?? "at once"))"
+        } else if first, selection.current != 0 {
+            switched = " (\(brokers[..<selection.current].map(Self.name).joined(separator: ", ")) did not answer)"
+        }
+        logger.notice("connected to \(broker)\(after)\(down)\(switched)", metadata: ["broker": "\(broker)"])
+        lastFailure.removeAll()
+        failureRepeats.removeAll()
         downSince = nil
         subscribed.removeAll()
         subscribeAll()
@@ -262,23 +375,32 @@ public final class MQTTSession {
     private func teardown(reason: String, level: Logger.Level) {
         let wasConnected = isConnected
         let now = Self.now()
+        let name = broker, index = selection.current
         connection = nil
         isConnected = false
         attemptStarted = nil
         subscribed.removeAll()
+        endProbe()
         let delay = policy.ended(at: now, using: &random)
-        let line = wasConnected ? "lost the broker \(broker): \(reason)" : "cannot connect to \(broker): \(reason)"
-        if wasConnected || line != lastFailure {
-            lastFailure = wasConnected ? nil : line
-            failureRepeats = 1
-            logger.log(level: level, "\(line); retrying in \(DurationText.format(delay))", metadata: ["broker": "\(broker)"])
+        let next = Self.name(brokers[selection.connectionEnded()])
+        let retry = next == name ? "retrying in \(DurationText.format(delay))" : "trying \(next) in \(DurationText.format(delay))"
+        var line = wasConnected ? "lost the broker \(name): \(reason)" : "cannot connect to \(name): \(reason)"
+        if !wasConnected, socketReady, options.protocolV5, !options.useTLS, !reason.contains("refused the connection") {
+            // RabbitMQ closes an MQTT 5 CONNECT unanswered; amqtt answers it in 3.1.1's format,
+            // which libmosquitto does not take for a CONNACK.
+            line += " (a broker that speaks only MQTT 3.1.1 does this to an MQTT 5 CONNECT: try 'protocol: 3.1.1')"
+        }
+        let repeats = (failureRepeats[index] ?? 0) + 1
+        if wasConnected || line != lastFailure[index] {
+            lastFailure[index] = wasConnected ? nil : line
+            failureRepeats[index] = 1
+            logger.log(level: level, "\(line); \(retry)", metadata: ["broker": "\(name)"])
         } else {
-            failureRepeats += 1
-            if isPowerOfTen(failureRepeats) {
-                logger.log(level: level, "\(line) (\(failureRepeats) attempts so far); retrying in \(DurationText.format(delay))",
-                           metadata: ["broker": "\(broker)"])
+            failureRepeats[index] = repeats
+            if isPowerOfTen(repeats) {
+                logger.log(level: level, "\(line) (\(repeats) attempts so far); \(retry)", metadata: ["broker": "\(name)"])
             } else {
-                logger.debug("\(line); retrying in \(DurationText.format(delay))")
+                logger.debug("\(line); \(retry)")
             }
         }
         if wasConnected { downSince = now }

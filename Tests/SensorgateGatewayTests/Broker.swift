@@ -36,6 +36,7 @@ final class Broker {
             persistence true
             persistence_location \(dir.url.path)/
             autosave_interval 1
+            max_queued_messages 1000000
             \(durable ? "autosave_on_changes true" : "")
             user root
             log_dest stderr
@@ -104,13 +105,28 @@ final class Subscriber {
     private let dir: TemporaryDirectory
     private var outputPath: String { dir.url.appendingPathComponent("sub.txt").path }
 
-    init(port: Int, filter: String = "sensorgate/#") throws {
+    /// Each line starts with its arrival time (`-F '@s.@N %t %p'`), read by `arrivals`.
+    private let timed: Bool
+
+    /// `extra`: more mosquitto_sub arguments (`-V mqttv311`, `-u NAME` for brokers that keep
+    /// sessions only for named clients). `timed`: record each message's arrival time.
+    init(port: Int, filter: String = "sensorgate/#", extra: [String] = [], timed: Bool = false) throws {
         dir = try TemporaryDirectory()
+        self.timed = timed
         let path = dir.url.appendingPathComponent("sub.txt").path
         pid = try spawnWithDefaultSignals("/usr/bin/mosquitto_sub",
-                                          ["-p", String(port), "-t", filter, "-q", "1", "-v", "-c", "-i", "test-sub-\(port)"],
+                                          ["-p", String(port), "-t", filter, "-q", "1", "-c", "-i", "test-sub-\(port)"]
+                                            + (timed ? ["-F", "@s.@N %t %p"] : ["-v"]) + extra,
                                           output: path)
         Thread.sleep(forTimeInterval: 0.3)  // let it subscribe
+    }
+
+    /// (arrival time in seconds, `topic payload` line) of each message, with `timed`.
+    var arrivals: [(time: Double, line: String)] {
+        rawLines.compactMap { line in
+            guard timed, let space = line.firstIndex(of: " "), let time = Double(line[..<space]) else { return nil }
+            return (time, String(line[line.index(after: space)...]))
+        }
     }
 
     deinit {
@@ -119,8 +135,10 @@ final class Subscriber {
         waitpid(pid, &status, 0)
     }
 
-    /// Complete lines only (a line being written has no newline yet).
-    var lines: [String] {
+    /// Complete lines only (a line being written has no newline yet), as `topic payload`.
+    var lines: [String] { timed ? arrivals.map(\.line) : rawLines }
+
+    private var rawLines: [String] {
         guard let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let end = text.lastIndex(of: "\n") else { return [] }
         return text[..<end].split(separator: "\n").map(String.init)
     }

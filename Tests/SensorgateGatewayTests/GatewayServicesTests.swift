@@ -34,6 +34,52 @@ import SensorgateCore
         #expect(await fourth.waitForExit() == 0)
     }
 
+    /// SIGTERM as soon as the gateway says it runs (often before its signal service has started):
+    /// a graceful stop every time, never ignored (it was SIG_IGN until the service ran, so
+    /// `systemctl stop` during start-up waited for the SIGKILL) and never fatal.
+    @Test func aStopDuringStartUpIsCarriedOut() async throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: quick, state_dir: ./state }
+            devices:
+              - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
+            """)
+        for _ in 0..<5 {
+            let gateway = try GatewayProcess(["run", "--config", config.path])
+            #expect(await gateway.waitFor { $0.contains("running 1 device(s)") })
+            gateway.signal(SIGTERM)
+            #expect(await gateway.waitForExit(timeout: 30) == 0)
+            #expect(gateway.output.contains("SIGTERM"), "\(gateway.output.suffix(300))")
+        }
+        // Deterministically inside start-up: the lock is held while a large buffer.db is checked.
+        let filled = try dir.write("fill.yaml", """
+            gateway: { id: quick, state_dir: ./state }
+            mqtt: { url: "mqtt://127.0.0.1:\(try Broker.freePort())" }
+            devices:
+            \((0..<4).map { "  - { id: f\($0), adapter: simulated, kind: temperature, interval: 0s }" }.joined(separator: "\n"))
+            """)
+        let filler = try GatewayProcess(["run", "--config", filled.path])
+        #expect(await filler.waitFor(timeout: 30) { $0.contains("#50000") })
+        filler.signal(SIGTERM)
+        #expect(await filler.waitForExit(timeout: 30) == 0)
+        let lockPath = dir.url.appendingPathComponent("state/lock").path
+        let gateway = try GatewayProcess(["run", "--config", filled.path])
+        var caughtStarting = false
+        for _ in 0..<20_000 where !caughtStarting {
+            let fd = open(lockPath, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                if flock(fd, LOCK_SH | LOCK_NB) != 0, !gateway.output.contains("running 4 device(s)") { caughtStarting = true }
+                close(fd)
+            }
+            if !caughtStarting { try await Task.sleep(for: .microseconds(200)) }
+        }
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit(timeout: 30) == 0)
+        #expect(caughtStarting, "never saw the lock held before 'running' (the buffer check too quick?)")
+        #expect(gateway.output.contains("SIGTERM (during start-up): stopping"), "\(gateway.output.suffix(300))")
+        #expect(gateway.output.contains("forwarder stopped"))
+    }
+
     @Test func sighupAppliesANewBrokerAndKeepsTheSequence() async throws {
         let a = try Broker(), b = try Broker()
         let subA = try Subscriber(port: a.port), subB = try Subscriber(port: b.port)

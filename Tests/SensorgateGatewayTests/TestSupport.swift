@@ -91,10 +91,10 @@ final class GatewayProcess: @unchecked Sendable {
     }
 }
 
-/// Runs a command to completion: (status, stdout+stderr).
-func runSensorgate(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+/// Runs a command to completion: (status, stdout+stderr); killed (status 9) after `timeout` seconds.
+func runSensorgate(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 20) async throws -> (Int32, String) {
     let p = try GatewayProcess(arguments, environment: environment)
-    let status = await p.waitForExit()
+    let status = await p.waitForExit(timeout: timeout)
     return (status, p.output)
 }
 

@@ -32,6 +32,15 @@ uint64_t sg_eventfd_drain(int fd);
 /// (at most 15 characters are kept). Returns 0 or an error number.
 int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), void *arg);
 
+/// Catches SIGINT, SIGTERM and SIGHUP in a handler that only records them, until the gateway's
+/// signal service takes them over: a stop asked for during start-up is neither lost (SIG_IGN)
+/// nor fatal (SIG_DFL).
+void sg_signals_catch_early(void);
+
+/// The signal caught since sg_signals_catch_early (SIGTERM or SIGINT rather than SIGHUP when
+/// several came), or 0.
+int sg_signals_caught_early(void);
+
 // GPIO character device, uAPI v2 (<linux/gpio.h>).
 
 /// The size of struct gpio_v2_line_event (48), for readers of the line fd.

@@ -24,7 +24,7 @@ extension GPIOAdapter: RegisteredAdapter {
     ) { s in
         let chip = s.string("chip", required: "such as /dev/gpiochip0")
         let line = s.int("line", in: 0...4095, required: "the line offset on the chip, such as 17")
-        let debounce = s.duration("debounce") ?? .zero
+        let debounce = s.duration("debounce", maximum: .seconds(10)) ?? .zero
         let bias = s.choice("bias", GPIOSettings.Bias.self) ?? .none
         guard let chip, let line else { return nil }
         return GPIOSettings(chip: chip, line: line, debounce: debounce, bias: bias)

@@ -48,13 +48,12 @@ extension SimulatedAdapter: RegisteredAdapter {
             return nil
         }
         let start = s.double("start") ?? 20
-        let step = s.double("step") ?? 0.1
+        let step = s.double("step", in: 0 ... 1000) ?? 0.1
         let minimum = s.double("min") ?? start - 10
         let maximum = s.double("max") ?? start + 10
         if minimum > start || start > maximum, let at = ["min", "max", "start"].first(where: s.isSet) {
             s.error("simulated temperature needs min <= start <= max, got \(shown(minimum)) <= \(shown(start)) <= \(shown(maximum))", at: at)
         }
-        if step < 0, s.isSet("step") { s.error("'step' must not be negative", at: "step") }
         let rate = s.double("rate") ?? 0.05
         if rate <= 0 || rate > 10_000, s.isSet("rate") {
             s.error("'rate' must be between 0 and 10000 events per second, got \(shown(rate))", at: "rate")

@@ -280,7 +280,7 @@ extension ConfigLoading {
                 if !thermostats.contains(name) {
                     reader.error("rule '\(rule)': unknown thermostat '\(name)'\(Suggestion.didYouMean(name, among: thermostats))", at: nv.location)
                 }
-                let target = t["target"].flatMap { reader.double($0, "target") }
+                let target = t["target"].flatMap { reader.double($0, "target", in: ThermostatConfig.targets, unit: "°C") }
                 let mode = t["mode"].flatMap { reader.choice($0, "mode", ThermostatMode.self) }
                 if t["target"] == nil, t["mode"] == nil {
                     reader.error("a 'thermostat' action needs 'target', 'mode' or both", at: body.location)
@@ -338,10 +338,9 @@ extension ConfigLoading {
                 reader.error("thermostat '\(name)' needs 'device', the temperature sensor it follows", at: item.location)
             }
             let mode = t["mode"].flatMap { reader.choice($0, "mode", ThermostatMode.self) } ?? .heat
-            let target = t["target"].flatMap { reader.double($0, "target") }
+            let target = t["target"].flatMap { reader.double($0, "target", in: ThermostatConfig.targets, unit: "°C") }
             if t["target"] == nil { reader.error("thermostat '\(name)' needs 'target' (°C)", at: item.location) }
-            let hysteresis = t["hysteresis"].flatMap { reader.double($0, "hysteresis") } ?? 0.5
-            if hysteresis < 0, let hv = t["hysteresis"] { reader.error("'hysteresis' must not be negative", at: hv.location) }
+            let hysteresis = t["hysteresis"].flatMap { reader.double($0, "hysteresis", in: ThermostatConfig.hystereses, unit: "°C") } ?? 0.5
             let minOn = t["min_on"].flatMap { reader.duration($0, "min_on") } ?? .seconds(60)
             let minOff = t["min_off"].flatMap { reader.duration($0, "min_off") } ?? .seconds(60)
             let staleAfter = t["stale_after"].flatMap { reader.duration($0, "stale_after", minimum: .seconds(1)) } ?? .seconds(300)

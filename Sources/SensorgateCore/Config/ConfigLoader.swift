@@ -150,7 +150,8 @@ final class ConfigLoading {
     // MARK: mqtt
 
     static let mqttKeys = ["url", "client_id", "protocol", "username", "password", "password_file", "tls", "qos",
-                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout", "state_topics"]
+                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout", "state_topics",
+                           "urls", "prefer_primary_after", "message_expiry", "cloudevents", "layout", "topic_template"]
     static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure"]
 
     func loadMQTT(_ v: YAMLValue, gatewayID: String?) -> MQTTSettings? {
@@ -166,6 +167,33 @@ final class ConfigLoading {
             } else {
                 reader.error("'url' must look like mqtt://host:1883 or mqtts://host:8883, got \(urlValue.shown)", at: urlValue.location)
                 ok = false
+            }
+        }
+        var brokers: [BrokerURL] = []
+        if let urlsValue = t["urls"] {
+            if let urlValue = t["url"] {
+                reader.error("give either 'url' or 'urls' (a list of brokers to fail over between), not both", at: urlValue.location)
+                ok = false
+            }
+            if let items = reader.sequence(urlsValue, "'urls'") {
+                if items.isEmpty {
+                    reader.error("'urls' needs at least one broker, such as [mqtt://a:1883, mqtt://b:1883]", at: urlsValue.location)
+                    ok = false
+                }
+                for item in items {
+                    guard let text = reader.string(item, "urls") else { ok = false; continue }
+                    guard let parsed = BrokerURL(text) else {
+                        reader.error("each of 'urls' must look like mqtt://host:1883 or mqtts://host:8883, got \(item.shown)", at: item.location)
+                        ok = false
+                        continue
+                    }
+                    if brokers.contains(parsed) {
+                        reader.error("\(item.shown) is listed twice in 'urls'", at: item.location)
+                        ok = false
+                    }
+                    brokers.append(parsed)
+                }
+                if let first = brokers.first { (host, port, useTLS) = (first.host, first.port, first.tls) }
             }
         }
         var protocolVersion = MQTTSettings.ProtocolVersion.v5
@@ -206,6 +234,7 @@ final class ConfigLoading {
             }
             tls = TLSSettings(caFile: file("ca_file"), certFile: cert, keyFile: key, insecure: insecure)
             useTLS = true
+            brokers = brokers.map { BrokerURL(host: $0.host, port: $0.port, tls: true) }
         }
         let qos = t["qos"].flatMap { reader.int($0, "qos", in: 0...1) } ?? 1
         let topicPrefix = t["topic_prefix"].flatMap { reader.string($0, "topic_prefix") } ?? "sensorgate"
@@ -213,7 +242,7 @@ final class ConfigLoading {
             reader.error("'topic_prefix' may not contain the wildcards + or #", at: tp.location)
             ok = false
         }
-        var keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5)) } ?? .seconds(30)
+        var keepalive = t["keepalive"].flatMap { reader.duration($0, "keepalive", minimum: .seconds(5), maximum: nil) } ?? .seconds(30)
         if let kv = t["keepalive"], keepalive > .seconds(65_535) {
             // MQTT carries the keepalive in 16 bits; more would overflow (and never connect).
             reader.error("'keepalive' must be at most 18h12m15s (65535 s, the most MQTT allows), got \(kv.shown)", at: kv.location)
@@ -228,14 +257,65 @@ final class ConfigLoading {
             ok = false
         }
         let clientID = t["client_id"].flatMap { reader.string($0, "client_id") } ?? "sensorgate-\(gatewayID ?? "gateway")"
-        let stateTopics = t["state_topics"].flatMap { reader.bool($0, "state_topics") } ?? true
-        guard ok else { return nil }
         var settings = MQTTSettings(host: host, port: port, useTLS: useTLS, clientID: clientID, protocolVersion: protocolVersion,
                                     username: t["username"].flatMap { reader.string($0, "username") }, password: password,
                                     passwordFile: passwordFile, tls: tls, qos: qos, topicPrefix: topicPrefix,
                                     keepalive: keepalive, maxInflight: maxInflight, ackTimeout: ackTimeout)
-        settings.stateTopics = stateTopics
+        settings.brokers = brokers
+        settings.stateTopics = t["state_topics"].flatMap { reader.bool($0, "state_topics") } ?? true
+        if !loadMQTTLayout(t, into: &settings) { ok = false }
+        guard ok else { return nil }
         return settings
+    }
+
+    /// Issue 16's keys: failover preference, the CloudEvents binding, message expiry, topics.
+    func loadMQTTLayout(_ t: EntryTable, into settings: inout MQTTSettings) -> Bool {
+        var ok = true
+        let v5 = settings.protocolVersion == .v5
+        if let pv = t["prefer_primary_after"], let d = reader.duration(pv, "prefer_primary_after", minimum: .seconds(1)) {
+            if t["urls"] == nil {
+                reader.warning("'prefer_primary_after' only matters with several brokers in 'urls'", at: pv.location)
+            }
+            settings.preferPrimaryAfter = d
+        }
+        if let mv = t["message_expiry"], let d = reader.duration(mv, "message_expiry", minimum: .seconds(1)) {
+            if !v5 {
+                reader.error("'message_expiry' needs 'protocol: 5' (MQTT 3.1.1 has no message expiry)", at: mv.location)
+                ok = false
+            } else if d > .seconds(Int64(UInt32.max)) {
+                reader.error("'message_expiry' must be at most \(UInt32.max) s (MQTT's limit), got \(mv.shown)", at: mv.location)
+                ok = false
+            } else {
+                settings.messageExpiry = d
+            }
+        }
+        if let cv = t["cloudevents"], let mode = reader.choice(cv, "cloudevents", MQTTSettings.CloudEventsMode.self) {
+            if mode == .binary, !v5 {
+                reader.error("'cloudevents: binary' needs 'protocol: 5' (it carries the attributes as MQTT 5 user properties; MQTT 3.1.1 has only structured mode)", at: cv.location)
+                ok = false
+            }
+            settings.cloudEvents = mode
+        }
+        if let lv = t["layout"], let layout = reader.choice(lv, "layout", MQTTSettings.Layout.self) {
+            settings.layout = layout
+        }
+        if let tv = t["topic_template"], let text = reader.string(tv, "topic_template") {
+            let (template, problems) = TopicTemplate.parse(text)
+            if let template { settings.topicTemplate = template }
+            for problem in problems {
+                reader.error(problem.description, at: location(of: problem.offset, in: tv))
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    /// Where the character at `offset` of a one-line scalar was written (after an opening quote).
+    func location(of offset: Int, in v: YAMLValue) -> SourceLocation {
+        var location = v.location
+        guard let scalar = v.node.scalar, !scalar.string.contains("\n"), !scalar.string.contains("$") else { return location }
+        location.column += offset + (scalar.style == .plain ? 0 : 1)
+        return location
     }
 
     // MARK: buffer
@@ -336,6 +416,17 @@ public struct BrokerURL: Sendable, Hashable {
     public var host: String
     public var port: Int
     public var tls: Bool
+
+    public init(host: String, port: Int, tls: Bool) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+    }
+
+    /// `mqtt://host:port` (IPv6 hosts in brackets).
+    public var description: String {
+        (tls ? "mqtts://" : "mqtt://") + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
 
     public init?(_ text: String) {
         let schemes: [(String, Bool)] = [("mqtt://", false), ("tcp://", false), ("mqtts://", true), ("ssl://", true)]

@@ -45,17 +45,18 @@ public struct DeviceSettingsReader {
         value(key, required: hint).flatMap { reader.int($0, key, in: range) }
     }
 
-    public func double(_ key: String, required hint: String? = nil) -> Double? {
-        value(key, required: hint).flatMap { reader.double($0, key) }
+    /// A number within `range` (every number is within ±1e9 anyway); `unit` follows it in messages.
+    public func double(_ key: String, in range: ClosedRange<Double>? = nil, unit: String = "", required hint: String? = nil) -> Double? {
+        value(key, required: hint).flatMap { reader.double($0, key, in: range, unit: unit) }
     }
 
     public func bool(_ key: String, required hint: String? = nil) -> Bool? {
         value(key, required: hint).flatMap { reader.bool($0, key) }
     }
 
-    /// A duration such as 500ms or 5m, at least `minimum`.
-    public func duration(_ key: String, minimum: Duration = .zero, required hint: String? = nil) -> Duration? {
-        value(key, required: hint).flatMap { reader.duration($0, key, minimum: minimum) }
+    /// A duration such as 500ms or 5m, between `minimum` and `maximum` (ten years unless named).
+    public func duration(_ key: String, minimum: Duration = .zero, maximum: Duration? = nil, required hint: String? = nil) -> Duration? {
+        value(key, required: hint).flatMap { reader.duration($0, key, minimum: minimum, maximum: maximum ?? YAMLReader.longestDuration) }
     }
 
     /// A size in bytes such as 64KB.

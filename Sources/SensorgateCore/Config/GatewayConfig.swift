@@ -60,6 +60,28 @@ public struct MQTTSettings: Sendable {
     public var ackTimeout: Duration = .seconds(10)
     /// Retained plain state topics (`{prefix}/{gateway}/state/{device}/{channel}`), on by default.
     public var stateTopics = true
+
+    // Issue 16: several brokers, the CloudEvents MQTT binding, topic layouts.
+
+    public enum CloudEventsMode: String, Sendable, CaseIterable { case structured, binary }
+    public enum Layout: String, Sendable, CaseIterable { case field }
+
+    /// Every broker to try, in order of preference (`urls`, or `url` alone); `host`, `port` and
+    /// `useTLS` above are the first one's.
+    public var brokers: [BrokerURL] = []
+    /// On another broker than the first: return to the first once it has answered this long.
+    public var preferPrimaryAfter: Duration = .seconds(300)
+    /// MQTT 5 message expiry interval of event messages; nil: they never expire.
+    public var messageExpiry: Duration? = nil
+    public var cloudEvents: CloudEventsMode = .structured
+    /// `field`: each number in an event's `data` is also published on its own topic as a bare value.
+    public var layout: Layout? = nil
+    public var topicTemplate: TopicTemplate = .standard
+
+    /// Every broker, primary first (`brokers`, or the one `host`/`port` names).
+    public var brokerList: [BrokerURL] {
+        brokers.isEmpty ? [BrokerURL(host: host, port: port, tls: useTLS)] : brokers
+    }
 }
 
 public struct TLSSettings: Sendable {
@@ -188,6 +210,11 @@ public struct ThermostatConfig: Sendable {
     public var staleAfter: Duration
     public var maxRun: Duration?
     public var actuator: ActuatorConfig
+
+    /// Targets a thermostat accepts, in °C: from absolute zero to what a kiln's thermocouple reads.
+    public static let targets: ClosedRange<Double> = -273.15 ... 2000
+    /// Hysteresis bands it accepts, in °C.
+    public static let hystereses: ClosedRange<Double> = 0 ... 100
 
     public init(name: String, device: String, mode: ThermostatMode, target: Double, hysteresis: Double, minOn: Duration,
                 minOff: Duration, staleAfter: Duration, maxRun: Duration?, actuator: ActuatorConfig) {

@@ -175,10 +175,23 @@ final class YAMLReader {
         return text
     }
 
-    func double(_ v: YAMLValue, _ key: String) -> Double? {
+    /// Every number a config holds is within this bound, so no arithmetic on one overflows into
+    /// infinity or traps converting to an integer (a thermostat `target` of 9223372036854775808 or
+    /// a simulated `step` of 1e26 were once accepted).
+    static let numberBound: ClosedRange<Double> = -1e9 ... 1e9
+
+    /// A number within `range` (and always within `numberBound`); `unit` follows it in messages.
+    func double(_ v: YAMLValue, _ key: String, in range: ClosedRange<Double>? = nil, unit: String = "") -> Double? {
         guard let text = scalarText(v, key) else { return nil }
         guard let value = Double(text), value.isFinite else {
             error("'\(key)' must be a number, got \(v.shown)", at: v.location)
+            return nil
+        }
+        let bound = range ?? Self.numberBound
+        guard bound.contains(value) else {
+            let u = unit.isEmpty ? "" : " \(unit)"
+            error("'\(key)' must be between \(JSONWriter.number(bound.lowerBound)) and \(JSONWriter.number(bound.upperBound))\(u), got \(v.shown)",
+                  at: v.location)
             return nil
         }
         return value
@@ -208,7 +221,12 @@ final class YAMLReader {
         }
     }
 
-    func duration(_ v: YAMLValue, _ key: String, minimum: Duration = .zero) -> Duration? {
+    /// The longest duration any key takes unless it names its own: ten years, far inside what
+    /// `Duration` and millisecond arithmetic on a monotonic clock can hold.
+    static let longestDuration: Duration = .seconds(3650 * 86_400)
+
+    /// A duration of at least `minimum` and at most `maximum` (nil: the caller bounds it itself).
+    func duration(_ v: YAMLValue, _ key: String, minimum: Duration = .zero, maximum: Duration? = YAMLReader.longestDuration) -> Duration? {
         guard let text = scalarText(v, key) else { return nil }
         guard let value = DurationText.parse(text) else {
             error("'\(key)' must be a duration such as 500ms, 30s, 5m or 2h, got \(v.shown)", at: v.location)
@@ -216,6 +234,10 @@ final class YAMLReader {
         }
         if value < minimum {
             error("'\(key)' must be at least \(DurationText.format(minimum)), got \(v.shown)", at: v.location)
+            return nil
+        }
+        if let maximum, value > maximum {
+            error("'\(key)' must be at most \(DurationText.format(maximum)), got \(v.shown)", at: v.location)
             return nil
         }
         return value

@@ -224,6 +224,18 @@ public struct DeliveryStateMachine: Sendable {
         connected && (storedCount > 2 * settings.memoryLimit || queue.count >= settings.memoryLimit / 2)
     }
 
+    /// How many arriving events would still be held in memory now; nil when arrivals go to
+    /// SQLite anyway (offline, mode always, a backlog not yet published, stopping). The caller
+    /// leaves the rest where they are (its inbox, which slows the pipeline): taken beyond this,
+    /// an arrival would push the whole memory queue to disk, and a source that outruns the broker
+    /// would have every event written, read back and deleted while the broker is up. The queue's
+    /// own `saveAfter` still bounds how long anything waits unsaved: the queue is older than
+    /// whatever is left waiting, and once it goes to disk arrivals do too.
+    public var memoryRoom: Int? {
+        guard settings.mode == .offline, connected, stopDeadline == nil, unpublishedPending == 0 else { return nil }
+        return max(0, settings.memoryLimit - queue.count)
+    }
+
     /// Every stored row has been published on this connection and nothing older waits in memory.
     private var drainComplete: Bool { readahead.isEmpty && cursor >= (storedNewest ?? 0) }
 

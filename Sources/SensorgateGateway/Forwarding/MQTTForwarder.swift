@@ -27,11 +27,21 @@ public struct ForwarderSettings: Sendable {
 
     var statusTopic: String { "\(mqtt.topicPrefix)/\(gatewayID)/status" }
 
-    var session: MQTTOptions {
-        var options = mqtt.sessionOptions(password: password)
-        options.will = .init(topic: statusTopic, payload: "offline", retain: true)
-        return options
+    /// One set of options per broker of `urls`, primary first.
+    var session: [MQTTOptions] {
+        mqtt.brokerList.map { url in
+            var settings = mqtt
+            (settings.host, settings.port, settings.useTLS) = (url.host, url.port, url.tls)
+            var options = settings.sessionOptions(password: password)
+            options.will = .init(topic: statusTopic, payload: "offline", retain: true)
+            return options
+        }
     }
+
+    var preferPrimaryAfter: Int64 { mqtt.preferPrimaryAfter.milliseconds }
+
+    /// What each event becomes on the wire (the CloudEvents binding, `layout: field`).
+    var layout: MessageLayout { MessageLayout(mqtt) }
 
     var machine: DeliveryStateMachine.Settings {
         var s = DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
@@ -69,9 +79,14 @@ final class MQTTForwarder {
     private let control: BoundedChannel<ForwarderControl>
     private let status: ForwarderStatus
     private let pressure: Pressure
+    /// Since when events have been left in the inbox because memory was full (see run).
+    private var heldSince: Int64? = nil
+    /// A backlog being sent after a connect: since when, and how many events it held then.
+    private var draining: (since: Int64, count: Int)? = nil
     private let logger: Logger
     private let session: MQTTSession
     private var machine: DeliveryStateMachine
+    private var layout: MessageLayout
     /// In-flight publishes: libmosquitto's message id to the event's seq.
     private var mids: [Int32: UInt64] = [:]
     private var commandQueue = CommandQueue()
@@ -97,7 +112,8 @@ final class MQTTForwarder {
         self.status = status
         self.pressure = pressure
         self.logger = logger
-        session = MQTTSession(options: settings.session, logger: logger)
+        session = MQTTSession(brokers: settings.session, preferPrimaryAfter: settings.preferPrimaryAfter, logger: logger)
+        layout = settings.layout
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
     }
 
@@ -108,8 +124,20 @@ final class MQTTForwarder {
             var now = MQTTSession.now()
             inbox.readable.reset()
             takeControl(at: now)
-            let events = inbox.take(max: 4_096)
+            // While the broker keeps up, take only what memory holds: the rest waits in the inbox
+            // and slows the pipeline, instead of sending the memory queue to disk. Whatever it
+            // costs (SQLite), the inbox is taken once half full, so sources that cannot wait
+            // (MQTT inputs) never overflow behind a slow broker, and once events have waited there
+            // half of save_after, so nothing stays unsaved longer than it says.
+            var limit = 4_096
+            if let room = machine.memoryRoom, inbox.count < inbox.capacity / 2,
+               now - (heldSince ?? now) < machine.settings.saveAfter / 2 {
+                limit = min(limit, room)
+            }
+            let events = inbox.take(max: limit)
             if !events.isEmpty { machine.eventsArrived(events, at: now) }
+            let heldBack = !inbox.isEmpty
+            heldSince = heldBack ? heldSince ?? now : nil
             takeCommands()
             var wake: Int64? = nil
             actions: while true {
@@ -152,10 +180,18 @@ final class MQTTForwarder {
                 }
             }
             sendCommands()
-            publishStatus()
+            if let d = draining, machine.storedCount == 0 {
+                let ms = MQTTSession.now() - d.since
+                logger.notice("the buffer is empty again: \(d.count) buffered event(s) sent in \(ms / 1000).\(ms % 1000 / 100) s")
+                draining = nil
+            }
+            publishStatus(heldBack: heldBack)
             writeRecord(force: false)
-            let more = !inbox.isEmpty
-            for event in session.poll(wakeFDs: [inbox.readable.fd], until: more ? MQTTSession.now() : wake) {
+            // Events left in the inbox: back as soon as memory has room (an acknowledgement
+            // wakes us), and at least every 50 ms to see whether the inbox is filling up.
+            let more = heldBack ? machine.memoryRoom.map { $0 > 0 } ?? true : !inbox.isEmpty
+            let until = more ? MQTTSession.now() : heldBack ? min(wake ?? .max, MQTTSession.now() + 50) : wake
+            for event in session.poll(wakeFDs: [inbox.readable.fd], until: until) {
                 handle(event)
             }
         }
@@ -166,7 +202,8 @@ final class MQTTForwarder {
             switch message {
             case .reconfigure(let new):
                 settings = new
-                session.reconfigure(new.session)
+                session.reconfigure(new.session, preferPrimaryAfter: new.preferPrimaryAfter)
+                layout = new.layout
                 machine.updateSettings(new.machine)
                 buffer.setLimits(maxEvents: new.buffer.maxEvents, maxBytes: new.buffer.maxBytes, onFull: new.buffer.onFull)
                 do { try buffer.setSynchronous(new.buffer.sync) } catch { logger.error("cannot change the buffer's sync: \(error)") }
@@ -186,13 +223,21 @@ final class MQTTForwarder {
         }
     }
 
+    /// Each event's own message is tracked (its PUBACK settles the event); companions
+    /// (`layout: field`) follow it untracked.
     private func publish(_ batch: [OutboundEvent], at now: Int64) {
+        let qos = settings.mqtt.qos
         for event in batch {
-            guard let mid = session.publish(topic: event.topic, payload: event.payload, qos: settings.mqtt.qos, retain: false) else {
-                connectionLost(at: now)  // the rest of the batch stays in flight until then: it is requeued
-                return
+            for message in layout.messages(for: event) {
+                let properties = MQTTProperties(contentType: message.contentType, userProperties: message.userProperties,
+                                                messageExpiry: message.messageExpiry)
+                guard let mid = session.publish(topic: message.topic, payload: message.payload, qos: qos, retain: false,
+                                                properties: properties) else {
+                    connectionLost(at: now)  // the rest of the batch stays in flight until then: it is requeued
+                    return
+                }
+                if message.isEvent { mids[mid] = event.seq }
             }
-            mids[mid] = event.seq
         }
     }
 
@@ -240,7 +285,10 @@ final class MQTTForwarder {
         case .connected:
             mids.removeAll()
             let stored = machine.storedCount
-            if stored > 0 { logger.notice("sending \(stored) buffered event(s) first") }
+            if stored > 0 {
+                logger.notice("sending \(stored) buffered event(s) first")
+                draining = (now, stored)
+            }
             machine.connected(at: now)
             _ = session.publish(topic: settings.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
             commandQueue.connected()
@@ -254,13 +302,14 @@ final class MQTTForwarder {
     private func connectionLost(at now: Int64) {
         guard machine.connected else { return }
         mids.removeAll()
+        draining = nil
         machine.connectionLost(at: now)
     }
 
-    private func publishStatus() {
+    private func publishStatus(heldBack: Bool = false) {
         status.update(.init(connected: session.isConnected, attempted: session.attempts > 0, connects: session.connects,
                             stored: machine.storedCount, counters: machine.counters))
-        pressure.set(machine.underPressure)
+        pressure.set(machine.underPressure || heldBack)
     }
 
     /// Tells sensorgate.db how far this buffer has got (see BufferRecord): a later start that
@@ -269,10 +318,11 @@ final class MQTTForwarder {
         guard let record, buffer.generation != recordedGeneration else { return }
         let now = MQTTSession.now()
         guard force || now - recordedAt >= 1_000 else { return }
+        // A failed write (a full disk) is retried a second later too, not on every turn of the loop.
+        recordedAt = now
         do {
             try record.write(.init(generation: buffer.generation, count: buffer.eventCount, newest: buffer.newestSeq))
             recordedGeneration = buffer.generation
-            recordedAt = now
         } catch {
             logger.debug("cannot record the buffer's state in sensorgate.db: \(error)")
         }

@@ -54,6 +54,7 @@ final class EventPipeline {
     private let outbox: BoundedChannel<OutboundEvent>?
     let logger: Logger
     private var topicPrefix: String
+    private var topicTemplate: TopicTemplate
     private let gatewayID: String
     var locations: [String: String]
     /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
@@ -86,6 +87,7 @@ final class EventPipeline {
         self.console = console
         self.logger = logger
         self.topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
+        self.topicTemplate = config.mqtt?.topicTemplate ?? .standard
         self.gatewayID = config.gateway.id
         self.locations = Self.locations(of: config)
         self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
@@ -228,6 +230,7 @@ final class EventPipeline {
     private func reconfigure(_ config: GatewayConfig) {
         locations = Self.locations(of: config)
         topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
+        topicTemplate = config.mqtt?.topicTemplate ?? .standard
         let now = WallClock.ruleInstant()
         let state = rules.stateJSON(at: now)
         var previous: [String: ActuatorConfig] = [:]
@@ -314,7 +317,7 @@ final class EventPipeline {
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         summary.emitted += 1
         if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
-        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
+        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
         states?.event(event, at: WallClock.bootMilliseconds())
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)

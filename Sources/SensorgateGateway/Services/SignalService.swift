@@ -2,6 +2,8 @@
 // gracefully, in reverse start order); SIGHUP reloads the config. Signals arrive through
 // swift-service-lifecycle's UnixSignalsSequence, never in a signal handler.
 
+import CLinux
+import Glibc
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -12,6 +14,19 @@ struct SignalService: Service {
 
     func run() async {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+        // One that came while the gateway was starting (sg_signals_catch_early recorded it).
+        switch sg_signals_caught_early() {
+        case SIGTERM:
+            logger.notice("SIGTERM (during start-up): stopping")
+            return
+        case SIGINT:
+            logger.notice("SIGINT (during start-up): stopping")
+            return
+        case SIGHUP:
+            await reload()
+        default:
+            break
+        }
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
             case .sighup:

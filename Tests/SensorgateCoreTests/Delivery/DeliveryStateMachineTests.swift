@@ -267,4 +267,30 @@ import SensorgateCore
         m.eventsArrived(Self.events(3...4), at: 0)
         #expect(m.underPressure)
     }
+
+    /// Memory room is what arrivals may take without sending the queue to disk; once anything
+    /// goes to disk (offline, a flush after saveAfter) arrivals go there too, without limit.
+    @Test func memoryRoomIsWhatTheQueueStillHolds() {
+        var m = machine(window: 1) { $0.memoryLimit = 4; $0.saveAfter = 1_000 }
+        #expect(m.memoryRoom == nil, "offline: everything goes to disk")
+        m.connected(at: 0)
+        #expect(m.memoryRoom == 4)
+        m.eventsArrived(Self.events(1...3), at: 0)
+        #expect(m.nextAction(at: 0) == .publish(Self.events(1...1)))
+        #expect(m.memoryRoom == 2)
+        m.eventsArrived(Self.events(4...5), at: 0)
+        #expect(m.memoryRoom == 0)
+        #expect(m.storedCount == 0 && m.pendingCount == 0, "taking no more than the room keeps the queue in memory")
+        // The queue waited saveAfter: it goes to disk (with the unacknowledged 1), and arrivals
+        // may fill memory again behind it (they go out after the stored rows).
+        guard case .commit(let commit) = m.nextAction(at: 1_000) else { Issue.record("expected a commit"); return }
+        #expect(commit.append.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(m.memoryRoom == 4)
+    }
+
+    @Test func noMemoryRoomInModeAlways() {
+        var m = machine(.always, window: 1)
+        m.connected(at: 0)
+        #expect(m.memoryRoom == nil)
+    }
 }
