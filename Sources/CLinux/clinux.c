@@ -8,10 +8,14 @@
 #include <pty.h>
 #include <linux/gpio.h>
 #include <sys/eventfd.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 int sg_clock_synchronized(void) {
     struct timex tx;
@@ -169,6 +173,28 @@ int sg_eventfd_signal(int fd) {
     return write(fd, &one, sizeof one) == sizeof one || errno == EAGAIN ? 0 : -errno;
 }
 
+static int sg_stop_write_fd = -1;
+
+static void sg_stop_handler(int signo) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    (void)!write(sg_stop_write_fd, &byte, 1);
+    errno = saved;
+}
+
+int sg_stop_pipe(void) {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
+    sg_stop_write_fd = fds[1];
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = sg_stop_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0) return -errno;
+    return fds[0];
+}
+
 uint64_t sg_eventfd_drain(int fd) {
     uint64_t value = 0;
     return read(fd, &value, sizeof value) == sizeof value ? value : 0;
@@ -224,3 +250,9 @@ void sg_signals_catch_early(void) {
 }
 
 int sg_signals_caught_early(void) { return sg_early_signal; }
+
+int sg_thread_set_nice(int nice) {
+    /* On Linux, PRIO_PROCESS with a thread id changes that thread only. */
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    return setpriority(PRIO_PROCESS, (id_t)tid, nice) == 0 ? 0 : -errno;
+}

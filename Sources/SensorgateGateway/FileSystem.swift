@@ -66,6 +66,39 @@ public enum FileSystem {
         }
     }
 
+    /// The working directory, nil if it cannot be told.
+    public static func currentDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// This process's executable, symlinks resolved (nil if /proc is not mounted).
+    public static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        buffer[n] = 0
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Writes `text` to `path` (created or truncated, mode 644).
+    public static func writeText(_ path: String, _ text: String) throws(FileSystemError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystemError(path: path, message: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError(path: path, message: String(cString: strerror(errno)))
+            }
+            offset += n
+        }
+    }
+
     public static func environment() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
@@ -84,6 +117,11 @@ public struct FileSystemError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let message: String
     public var description: String { "\(path): \(message)" }
+}
+
+extension InstallLayout {
+    /// The layout for this binary (its shipped profiles beside it: `PREFIX/bin` → `PREFIX/share`).
+    public static let current = InstallLayout.forExecutable(FileSystem.executablePath() ?? "")
 }
 
 /// Config and profile files from the real file system.

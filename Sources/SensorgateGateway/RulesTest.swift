@@ -26,7 +26,9 @@ public enum RulesTest {
                     seq += 1
                     let event = Event(id: EventID(milliseconds: o.time.millisecondsSinceEpoch, using: &random),
                                       source: config.gateway.eventSource, subject: subject, time: o.time, seq: seq, data: data)
-                    output(event.cloudEventJSON())
+                    let payload = event.cloudEventBytes()
+                    EmittedEventLog.shared?.record(payload)
+                    output(String(decoding: payload, as: UTF8.self))
                 case .publish(let topic, let payload, let retain, let qos):
                     var w = JSONWriter()
                     w.value(.object(["time": .string(o.time.rfc3339), "publish": .object([

@@ -258,6 +258,9 @@ public final class MQTTConnection {
         }
     }
 
+    /// An MQTT 5 reason code in words ("Not authorized" for 0x87).
+    public static func reasonString(_ code: Int32) -> String { String(cString: mosquitto_reason_string(code)) }
+
     /// A CONNACK refusal in words.
     public func describeConnack(_ rc: Int32) -> String {
         if options.protocolV5 { return String(cString: mosquitto_reason_string(rc)) + " (reason code \(rc))" }

@@ -30,6 +30,12 @@ public enum OwnedThread {
         }
     }
 
+    /// Lowers the calling thread's CPU priority (nice 0-19): work that must never slow the
+    /// others (replays) runs at 10, so the scheduler prefers the live path when the CPU is short.
+    public static func setNiceness(_ nice: Int32) {
+        _ = sg_thread_set_nice(nice)
+    }
+
     /// Runs `body` on a thread of its own and suspends (without blocking) until it returns.
     /// Cancelling the calling task does not stop `body`: give it a StopSignal.
     public static func run<T: Sendable>(name: String, _ body: @escaping @Sendable () -> T) async throws(StartFailure) -> T {

@@ -2,7 +2,9 @@
 // own (`buffer.db`, WAL), keyed by seq (never by wall-clock time: a Pi without an RTC boots in the
 // past). Writes are group commits; limits are enforced with the on_full policy inside the same
 // transaction, and drops are counted durably. A file SQLite cannot read is moved aside, never
-// deleted.
+// deleted. With `history:` on, the same group commits also write acknowledged events to the
+// `history` table (a stored row moves there in the transaction that deletes it) and prune it
+// as HistoryRetention decides; replays read it through HistoryReader, on their own connection.
 
 #if canImport(Glibc)
 import Glibc
@@ -22,13 +24,23 @@ public final class OfflineBuffer: @unchecked Sendable {
         public var newestSeq: UInt64?
         public var dropped: Int64
         public var deadLettered: Int
+        /// The event history: delivered events kept, their bytes, the oldest and newest kept seq,
+        /// and how many were pruned so far.
+        public var historyEvents = 0
+        public var historyBytes: Int64 = 0
+        public var historyOldestSeq: UInt64? = nil
+        public var historyNewestSeq: UInt64? = nil
+        public var historyPruned: Int64 = 0
 
         public static let empty = Stats(events: 0, bytes: 0, oldestSeq: nil, newestSeq: nil, dropped: 0, deadLettered: 0)
 
-        /// The JSON `buffer stats` prints (SPEC.md).
+        /// The JSON `buffer stats` prints (SPEC.md, with the history's rows after the buffer's).
         public var json: String {
-            "{\"events\": \(events), \"bytes\": \(bytes), \"oldest_seq\": \(oldestSeq.map(String.init) ?? "null"), " +
-            "\"newest_seq\": \(newestSeq.map(String.init) ?? "null"), \"dropped\": \(dropped), \"dead_letter\": \(deadLettered)}"
+            func seq(_ s: UInt64?) -> String { s.map(String.init) ?? "null" }
+            return "{\"events\": \(events), \"bytes\": \(bytes), \"oldest_seq\": \(seq(oldestSeq)), " +
+                "\"newest_seq\": \(seq(newestSeq)), \"dropped\": \(dropped), \"dead_letter\": \(deadLettered), " +
+                "\"history_events\": \(historyEvents), \"history_bytes\": \(historyBytes), \"history_oldest_seq\": \(seq(historyOldestSeq)), " +
+                "\"history_newest_seq\": \(seq(historyNewestSeq)), \"history_pruned\": \(historyPruned)}"
         }
     }
 
@@ -54,6 +66,18 @@ public final class OfflineBuffer: @unchecked Sendable {
     private let readAfter: SQLiteStatement
     private let saveMeta: SQLiteStatement
     private let newestQuery: SQLiteStatement
+    private let oldestQuery: SQLiteStatement
+    private let insertHistory: SQLiteStatement
+    private let oldestHistory: SQLiteStatement
+    private let pruneHistory: SQLiteStatement
+
+    /// History: nil while off. Totals kept in memory and in `meta` like the buffer's.
+    public private(set) var retention: HistoryRetention?
+    private var historyCount = 0
+    private var historyBytes: Int64 = 0
+    private var historyPruned: Int64 = 0
+    /// The oldest kept row's time, so a commit need not look at the oldest rows when nothing is due.
+    private var historyOldestTime: Int64? = nil
 
     public init(path: String, maxEvents: Int, maxBytes: Int64, onFull: BufferSettings.OnFull,
                 synchronous: BufferSettings.Sync) throws(SQLiteError) {
@@ -71,6 +95,7 @@ public final class OfflineBuffer: @unchecked Sendable {
             })
         self.quarantine = quarantine
         self.database = database
+        try Self.migrate(database)
         let totals = try database.prepare("SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0), max(seq) FROM events")
         _ = try totals.step()
         count = Int(totals.int64(0))
@@ -84,27 +109,73 @@ public final class OfflineBuffer: @unchecked Sendable {
         }
         dropped = try value("dropped") ?? 0
         generation = try value("generation") ?? 0
-        insert = try database.prepare("INSERT OR IGNORE INTO events (seq, topic, payload) VALUES (?1, ?2, ?3)")
+        historyPruned = try value("history_pruned") ?? 0
+        insert = try database.prepare("INSERT OR IGNORE INTO events (seq, topic, payload, time_ms, type, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         delete = try database.prepare("DELETE FROM events WHERE seq = ?1 RETURNING length(topic) + length(payload)")
-        readAfter = try database.prepare("SELECT seq, topic, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        readAfter = try database.prepare("SELECT seq, topic, payload, time_ms, type, subject FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
         saveMeta = try database.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         newestQuery = try database.prepare("SELECT max(seq) FROM events")
+        oldestQuery = try database.prepare("SELECT seq, payload FROM events ORDER BY seq LIMIT 1")
+        insertHistory = try database.prepare("INSERT OR IGNORE INTO history (seq, time_ms, type, subject, topic, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        oldestHistory = try database.prepare("SELECT seq, time_ms, length(topic) + length(payload) FROM history ORDER BY seq LIMIT ?1")
+        pruneHistory = try database.prepare("DELETE FROM history WHERE seq <= ?1")
+        let history = try database.prepare("SELECT count(*), coalesce(sum(length(topic) + length(payload)), 0) FROM history")
+        _ = try history.step()
+        historyCount = Int(history.int64(0))
+        historyBytes = history.int64(1)
+        historyOldestTime = try oldestHistoryTime()
     }
 
     static let schema = """
         CREATE TABLE IF NOT EXISTS events (
             seq INTEGER PRIMARY KEY,
             topic TEXT NOT NULL,
-            payload BLOB NOT NULL
+            payload BLOB NOT NULL,
+            time_ms INTEGER NOT NULL DEFAULT 0,
+            type TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT ''
         );
         CREATE TABLE IF NOT EXISTS dead_letter (
             seq INTEGER PRIMARY KEY,
             topic TEXT NOT NULL,
             payload BLOB NOT NULL,
-            reason INTEGER NOT NULL
+            reason INTEGER NOT NULL,
+            time_ms INTEGER NOT NULL DEFAULT 0,
+            type TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT '',
+            at_ms INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS history (
+            seq INTEGER PRIMARY KEY,
+            time_ms INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            payload BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS history_time ON history (time_ms);
         """
+
+    /// Columns added since the first release of this file, added to files that predate them.
+    static let addedColumns: [(table: String, column: String, definition: String)] = [
+        ("events", "time_ms", "INTEGER NOT NULL DEFAULT 0"), ("events", "type", "TEXT NOT NULL DEFAULT ''"),
+        ("events", "subject", "TEXT NOT NULL DEFAULT ''"),
+        ("dead_letter", "time_ms", "INTEGER NOT NULL DEFAULT 0"), ("dead_letter", "type", "TEXT NOT NULL DEFAULT ''"),
+        ("dead_letter", "subject", "TEXT NOT NULL DEFAULT ''"), ("dead_letter", "at_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ]
+
+    static func migrate(_ database: SQLiteDatabase) throws(SQLiteError) {
+        for table in Set(addedColumns.map(\.table)) {
+            let info = try database.prepare("PRAGMA table_info(\(table))")
+            var columns: Set<String> = []
+            while try info.step() { if let name = info.string(1) { columns.insert(name) } }
+            guard !columns.isEmpty else { continue }  // no such table (yet)
+            for added in addedColumns where added.table == table && !columns.contains(added.column) {
+                try database.execute("ALTER TABLE \(table) ADD COLUMN \(added.column) \(added.definition)")
+            }
+        }
+    }
 
     /// The highest seq this file knows was handed out: stored and dead-lettered events, the
     /// next seq of `mode: always`, and the sequence block last reserved (SequenceMirror). The
@@ -122,6 +193,15 @@ public final class OfflineBuffer: @unchecked Sendable {
 
     public var isEmpty: Bool { count == 0 }
     public var eventCount: Int { count }
+    /// Bytes of topic and payload stored, as `max_bytes` counts them.
+    public var byteCount: Int64 { bytes }
+
+    /// The oldest stored event's seq and payload (for its age on /metrics), nil when empty.
+    public func oldest() throws(SQLiteError) -> (seq: UInt64, payload: [UInt8])? {
+        defer { oldestQuery.reset() }
+        guard try oldestQuery.step() else { return nil }
+        return (UInt64(oldestQuery.int64(0)), oldestQuery.blob(1))
+    }
 
     /// The next seq recorded with the last commit (`mode: always` keeps its sequence here).
     public func storedNextSeq() throws(SQLiteError) -> UInt64? {
@@ -145,15 +225,19 @@ public final class OfflineBuffer: @unchecked Sendable {
 
     /// One transaction, as the delivery state machine asks: deletes acknowledged events, appends
     /// new ones (applying the on_full policy), records `nextSeq` and drops counted in memory.
-    public func commit(_ c: DeliveryStateMachine.Commit) throws(SQLiteError) -> DeliveryStateMachine.CommitResult {
+    /// `now`: wall-clock milliseconds for the history's `keep`, nil while the clock is not
+    /// synchronized (then only `max_bytes` prunes).
+    @discardableResult
+    public func commit(_ c: DeliveryStateMachine.Commit, now: Int64? = nil) throws(SQLiteError) -> DeliveryStateMachine.CommitResult {
         var newCount = count, newBytes = bytes
+        var history = HistoryTotals(count: historyCount, bytes: historyBytes, pruned: historyPruned, oldestTime: historyOldestTime)
         var droppedNew: [UInt64] = []
         var droppedThrough: UInt64? = nil
         var droppedOld = 0
         var newest = newestSeq
         do {
             try write(c, count: &newCount, bytes: &newBytes, droppedNew: &droppedNew, droppedThrough: &droppedThrough,
-                      droppedOld: &droppedOld, newest: &newest)
+                      droppedOld: &droppedOld, newest: &newest, history: &history, now: now)
         } catch {
             // A full disk: give back what the WAL took, so freeing a little space is enough.
             if error.isDiskFull { try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -162,16 +246,25 @@ public final class OfflineBuffer: @unchecked Sendable {
         count = newCount
         bytes = newBytes
         newestSeq = newest
+        (historyCount, historyBytes, historyPruned, historyOldestTime) = (history.count, history.bytes, history.pruned, history.oldestTime)
         generation += 1
         dropped += Int64(droppedNew.count + droppedOld + c.droppedInMemory)
         return .init(count: newCount, newest: newest, droppedThrough: droppedThrough, droppedNew: droppedNew,
                      dropped: droppedNew.count + droppedOld)
     }
 
+    struct HistoryTotals {
+        var count: Int
+        var bytes: Int64
+        var pruned: Int64
+        var oldestTime: Int64?
+    }
+
     private func write(_ c: DeliveryStateMachine.Commit, count newCount: inout Int, bytes newBytes: inout Int64,
                        droppedNew: inout [UInt64], droppedThrough: inout UInt64?, droppedOld: inout Int,
-                       newest: inout UInt64?) throws(SQLiteError) {
+                       newest: inout UInt64?, history: inout HistoryTotals, now: Int64?) throws(SQLiteError) {
         try database.transaction { () throws(SQLiteError) in
+            if retention != nil, !c.history.isEmpty { try keep(c.history, totals: &history) }
             for seq in c.delete {
                 try delete.bind(1, Int64(seq))
                 if try delete.step() {
@@ -188,6 +281,9 @@ public final class OfflineBuffer: @unchecked Sendable {
                 try insert.bind(1, Int64(entry.seq))
                 try insert.bind(2, entry.topic)
                 try insert.bind(3, entry.payload)
+                try insert.bind(4, entry.time)
+                try insert.bind(5, entry.type)
+                try insert.bind(6, entry.subject)
                 try insert.run()
                 if database.changes > 0 {
                     newCount += 1
@@ -215,6 +311,9 @@ public final class OfflineBuffer: @unchecked Sendable {
             try saveMeta.bind(1, "generation")
             try saveMeta.bind(2, generation + 1)
             try saveMeta.run()
+            if let retention, retention.isDue(totalBytes: history.bytes, oldestTime: history.oldestTime, now: now) {
+                try prune(retention, totals: &history, now: now, insertedNow: c.history.count)
+            }
             newest = newCount == 0 ? nil : try maxSeq()
             // Totals kept beside the rows, so `buffer stats` need not scan a million of them.
             try saveTotals(count: newCount, bytes: newBytes, newest: newest)
@@ -256,19 +355,28 @@ public final class OfflineBuffer: @unchecked Sendable {
         defer { readAfter.reset() }
         var entries: [Entry] = []
         while try readAfter.step() {
-            entries.append(Entry(seq: UInt64(readAfter.int64(0)), topic: readAfter.string(1) ?? "", payload: readAfter.blob(2)))
+            entries.append(Entry(seq: UInt64(readAfter.int64(0)), topic: readAfter.string(1) ?? "", payload: readAfter.blob(2),
+                                 time: readAfter.int64(3), type: readAfter.string(4) ?? "", subject: readAfter.string(5) ?? ""))
         }
         return entries
     }
 
     /// Moves an event the broker keeps refusing out of the queue, so it cannot block the rest.
-    public func moveToDeadLetter(_ entry: Entry, reason: Int) throws(SQLiteError) {
+    /// `at`: wall-clock milliseconds, shown by `buffer dead-letter list`.
+    public func moveToDeadLetter(_ entry: Entry, reason: Int, at: Int64 = 0) throws(SQLiteError) {
         try database.transaction { () throws(SQLiteError) in
-            let stmt = try database.prepare("INSERT OR REPLACE INTO dead_letter (seq, topic, payload, reason) VALUES (?1, ?2, ?3, ?4)")
+            let stmt = try database.prepare("""
+                INSERT OR REPLACE INTO dead_letter (seq, topic, payload, reason, time_ms, type, subject, at_ms)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                """)
             try stmt.bind(1, Int64(entry.seq))
             try stmt.bind(2, entry.topic)
             try stmt.bind(3, entry.payload)
             try stmt.bind(4, Int64(reason))
+            try stmt.bind(5, entry.time)
+            try stmt.bind(6, entry.type)
+            try stmt.bind(7, entry.subject)
+            try stmt.bind(8, at)
             try stmt.run()
             try delete.bind(1, Int64(entry.seq))
             if try delete.step() {
@@ -308,9 +416,17 @@ public final class OfflineBuffer: @unchecked Sendable {
         let dead = try database.prepare("SELECT count(*) FROM dead_letter")
         _ = try dead.step()
         let newest = try meta("newest_seq") ?? 0
-        return Stats(events: Int(count), bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
-                     newestSeq: count == 0 || newest == 0 ? nil : UInt64(newest), dropped: try meta("dropped") ?? 0,
-                     deadLettered: Int(dead.int64(0)))
+        var stats = Stats(events: Int(count), bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
+                          newestSeq: count == 0 || newest == 0 ? nil : UInt64(newest), dropped: try meta("dropped") ?? 0,
+                          deadLettered: Int(dead.int64(0)))
+        if let history = try? database.prepare("SELECT min(seq), max(seq) FROM history"), (try? history.step()) == true {
+            stats.historyOldestSeq = history.isNull(0) ? nil : UInt64(history.int64(0))
+            stats.historyNewestSeq = history.isNull(1) ? nil : UInt64(history.int64(1))
+            stats.historyEvents = Int(try meta("history_count") ?? 0)
+            stats.historyBytes = try meta("history_bytes") ?? 0
+            stats.historyPruned = try meta("history_pruned") ?? 0
+        }
+        return stats
     }
 
     public func stats() throws(SQLiteError) -> Stats {
@@ -318,8 +434,115 @@ public final class OfflineBuffer: @unchecked Sendable {
         _ = try oldest.step()
         let dead = try database.prepare("SELECT count(*) FROM dead_letter")
         _ = try dead.step()
-        return Stats(events: count, bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
-                     newestSeq: newestSeq, dropped: dropped, deadLettered: Int(dead.int64(0)))
+        var stats = Stats(events: count, bytes: bytes, oldestSeq: oldest.isNull(0) ? nil : UInt64(oldest.int64(0)),
+                          newestSeq: newestSeq, dropped: dropped, deadLettered: Int(dead.int64(0)))
+        let history = try database.prepare("SELECT min(seq), max(seq) FROM history")
+        _ = try history.step()
+        stats.historyOldestSeq = history.isNull(0) ? nil : UInt64(history.int64(0))
+        stats.historyNewestSeq = history.isNull(1) ? nil : UInt64(history.int64(1))
+        stats.historyEvents = historyCount
+        stats.historyBytes = historyBytes
+        stats.historyPruned = historyPruned
+        return stats
+    }
+
+    // MARK: History
+
+    /// Turns the history on (or changes its limits, applied from the next commit) or off. Off
+    /// deletes what it held: "off" keeps nothing. Returns how many events were deleted.
+    /// WAL pages after which the forwarder's own connection checkpoints. With a history every
+    /// acknowledged event is written, so checkpoints (which fsync) come often: the replay
+    /// service's thread runs them (HistoryReader.checkpointIfDue), and this connection only
+    /// steps in when that thread falls far behind.
+    static let walPages = 1_000
+    static let walPagesWithHistory = 4_096
+
+    @discardableResult
+    public func setHistory(_ retention: HistoryRetention?) throws(SQLiteError) -> Int {
+        self.retention = retention
+        try database.execute("PRAGMA wal_autocheckpoint = \(retention == nil ? Self.walPages : Self.walPagesWithHistory)")
+        // A WAL that grew while checkpoints lagged is cut back to 4 MB once it is reset.
+        try database.execute("PRAGMA journal_size_limit = \(4 * 1024 * 1024)")
+        guard retention == nil, historyCount > 0 else { return 0 }
+        let deleted = historyCount
+        try database.transaction { () throws(SQLiteError) in
+            try database.execute("DELETE FROM history")
+            try saveHistoryTotals(HistoryTotals(count: 0, bytes: 0, pruned: historyPruned, oldestTime: nil))
+        }
+        historyCount = 0
+        historyBytes = 0
+        historyOldestTime = nil
+        return deleted
+    }
+
+    public var historyEventCount: Int { historyCount }
+    public var historyByteCount: Int64 { historyBytes }
+
+    /// Writes acknowledged events to the history (an event already there is left as it is).
+    private func keep(_ events: [Entry], totals: inout HistoryTotals) throws(SQLiteError) {
+        let wasEmpty = totals.count == 0
+        for var event in events {
+            if event.type.isEmpty { event = Self.withMetadata(event) }
+            try insertHistory.bind(1, Int64(event.seq))
+            try insertHistory.bind(2, event.time)
+            try insertHistory.bind(3, event.type)
+            try insertHistory.bind(4, event.subject)
+            try insertHistory.bind(5, event.topic)
+            try insertHistory.bind(6, event.payload)
+            try insertHistory.run()
+            guard database.changes > 0 else { continue }
+            totals.count += 1
+            totals.bytes += event.size
+        }
+        if wasEmpty { totals.oldestTime = try oldestHistoryTime() }
+        try saveHistoryTotals(totals)
+    }
+
+    /// Deletes the oldest rows HistoryRetention lets go, at most its batch per commit.
+    private func prune(_ retention: HistoryRetention, totals: inout HistoryTotals, now: Int64?, insertedNow: Int) throws(SQLiteError) {
+        // At least twice what this commit added, so pruning always keeps up with a fast stream.
+        var retention = retention
+        retention.batchLimit = max(retention.batchLimit, 2 * insertedNow)
+        try oldestHistory.bind(1, Int64(retention.batchLimit))
+        var rows: [HistoryRetention.Row] = []
+        while try oldestHistory.step() {
+            rows.append(.init(seq: UInt64(oldestHistory.int64(0)), time: oldestHistory.int64(1), size: oldestHistory.int64(2)))
+        }
+        oldestHistory.reset()
+        if let cut = retention.cut(oldest: rows, totalBytes: totals.bytes, now: now) {
+            try pruneHistory.bind(1, Int64(cut.throughSeq))
+            try pruneHistory.run()
+            totals.count -= cut.rows
+            totals.bytes -= cut.bytes
+            totals.pruned += Int64(cut.rows)
+        }
+        totals.oldestTime = try oldestHistoryTime()
+        try saveHistoryTotals(totals)
+    }
+
+    private func oldestHistoryTime() throws(SQLiteError) -> Int64? {
+        try oldestHistory.bind(1, 1)
+        defer { oldestHistory.reset() }
+        return try oldestHistory.step() ? oldestHistory.int64(1) : nil
+    }
+
+    private func saveHistoryTotals(_ totals: HistoryTotals) throws(SQLiteError) {
+        for (key, value) in [("history_count", Int64(totals.count)), ("history_bytes", totals.bytes), ("history_pruned", totals.pruned)] {
+            try saveMeta.bind(1, key)
+            try saveMeta.bind(2, value)
+            try saveMeta.run()
+        }
+    }
+
+    /// An event stored before rows had its time, type and subject beside it: read them from
+    /// its CloudEvents JSON.
+    static func withMetadata(_ event: Entry) -> Entry {
+        var e = event
+        guard let json = try? JSONParser.parse(event.payload) else { return e }
+        e.type = json["type"]?.stringValue ?? ""
+        e.subject = json["subject"]?.stringValue ?? ""
+        e.time = json["time"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }?.millisecondsSinceEpoch ?? 0
+        return e
     }
 }
 

@@ -57,6 +57,40 @@ final class Child {
         return (field("VmRSS"), field("VmHWM"))
     }
 
+    /// VmRSS and its file-backed and anonymous parts, in kB.
+    var residentParts: (total: Int, file: Int, anonymous: Int) {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+            return Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "0") ?? 0
+        }
+        return (field("VmRSS"), field("RssFile"), field("RssAnon"))
+    }
+
+    /// CPU time of all its threads so far, in seconds: utime + stime of /proc/PID/stat.
+    var cpuSeconds: Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        guard let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return 0 }
+        return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Per thread: (CPU nanoseconds from schedstat, voluntary + nonvoluntary context switches).
+    var threads: [(cpuNanoseconds: Double, switches: Int)] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.map { task in
+            let dir = "/proc/\(pid)/task/\(task)"
+            let schedstat = (try? String(contentsOfFile: "\(dir)/schedstat", encoding: .utf8)) ?? ""
+            let status = (try? String(contentsOfFile: "\(dir)/status", encoding: .utf8)) ?? ""
+            let switches = status.split(separator: "\n")
+                .filter { $0.hasPrefix("voluntary_ctxt_switches:") || $0.hasPrefix("nonvoluntary_ctxt_switches:") }
+                .compactMap { Int($0.split(separator: "\t").last ?? "") }.reduce(0, +)
+            return (Double(schedstat.split(separator: " ").first ?? "") ?? 0, switches)
+        }
+    }
+
     /// The highest VmRSS (kB) seen, sampled every 200 ms, until `other` exits.
     func peakRSS(until other: Child) -> Int {
         var peak = 0

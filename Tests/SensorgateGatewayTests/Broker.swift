@@ -13,7 +13,9 @@ final class Broker {
     /// `users`: name → password; anonymous clients are then refused.
     /// `durable`: save the broker's state at every change (queued messages included), so a
     /// SIGKILL loses nothing the broker acknowledged (slower; for the broker-kill tests).
-    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:], port: Int? = nil, durable: Bool = false) throws {
+    /// `nodelay`: TCP_NODELAY towards subscribers too (no 40 ms Nagle stalls), for latency tests.
+    init(acl: String? = nil, tls: TestCertificates? = nil, users: [String: String] = [:], port: Int? = nil, durable: Bool = false,
+         nodelay: Bool = false) throws {
         dir = try TemporaryDirectory()
         self.port = try port ?? Broker.freePort()
         var extra = try acl.map { "acl_file \(try dir.write("acl", $0).path)" } ?? ""
@@ -38,6 +40,7 @@ final class Broker {
             autosave_interval 1
             max_queued_messages 1000000
             \(durable ? "autosave_on_changes true" : "")
+            \(nodelay ? "set_tcp_nodelay true" : "")
             user root
             log_dest stderr
             log_type error
@@ -109,14 +112,18 @@ final class Subscriber {
     private let timed: Bool
 
     /// `extra`: more mosquitto_sub arguments (`-V mqttv311`, `-u NAME` for brokers that keep
-    /// sessions only for named clients). `timed`: record each message's arrival time.
-    init(port: Int, filter: String = "sensorgate/#", extra: [String] = [], timed: Bool = false) throws {
+    /// sessions only for named clients). `timed`: record each message's arrival time. `login`:
+    /// user and password for a broker that refuses anonymous clients. `id`: the client id (two
+    /// subscribers on one broker need different ones).
+    init(port: Int, filter: String = "sensorgate/#", extra: [String] = [], timed: Bool = false, login: (String, String)? = nil,
+         id: String? = nil) throws {
         dir = try TemporaryDirectory()
         self.timed = timed
         let path = dir.url.appendingPathComponent("sub.txt").path
+        let credentials = login.map { ["-u", $0.0, "-P", $0.1] } ?? []
         pid = try spawnWithDefaultSignals("/usr/bin/mosquitto_sub",
-                                          ["-p", String(port), "-t", filter, "-q", "1", "-c", "-i", "test-sub-\(port)"]
-                                            + (timed ? ["-F", "@s.@N %t %p"] : ["-v"]) + extra,
+                                          ["-p", String(port), "-t", filter, "-q", "1", "-c", "-i", id ?? "test-sub-\(port)"]
+                                            + (timed ? ["-F", "@s.@N %t %p"] : ["-v"]) + extra + credentials,
                                           output: path)
         Thread.sleep(forTimeInterval: 0.3)  // let it subscribe
     }
@@ -156,6 +163,14 @@ final class Subscriber {
     }
 
     var seqs: [UInt64] { events.map(\.seq) }
+
+    /// (topic, payload) of each message, the payload exactly as received.
+    var messages: [(topic: String, payload: String)] {
+        lines.compactMap { line in
+            guard let space = line.firstIndex(of: " ") else { return nil }
+            return (String(line[..<space]), String(line[line.index(after: space)...]))
+        }
+    }
 
     func waitFor(timeout: TimeInterval = 30, _ predicate: (Subscriber) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -105,18 +105,47 @@ import SensorgateCore
         #expect(result.config?.devices.count == profiles.count)
     }
 
-    @Test func passwordFileMustBePrivate() async throws {
+    /// Group-readable is the Debian layout (root:sensorgate 0640); readable by every user is refused,
+    /// with the commands that fix it.
+    @Test func passwordFileMustNotBeWorldReadable() async throws {
         let dir = try TemporaryDirectory()
         let secret = try dir.write("mqtt-password", "s3cret\n")
         let config = try dir.write("c.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: mqtt-password\n")
-        chmod(secret.path, 0o644)
-        let open = ConfigFile.load(path: config.path, environment: [:])
-        #expect(open.config == nil)
-        #expect(open.diagnostics.first?.description.contains("c.yaml:4:18: error: '\(secret.path)' is readable by group or others (mode 644); run chmod 600 on it") == true)
-        chmod(secret.path, 0o600)
-        let closed = ConfigFile.load(path: config.path, environment: [:])
-        let mqtt = try #require(closed.config?.mqtt)
-        #expect(ConfigFile.password(for: mqtt) == "s3cret")
+        for mode: mode_t in [0o644, 0o604, 0o602] {
+            chmod(secret.path, mode)
+            let open = ConfigFile.load(path: config.path, environment: [:])
+            #expect(open.config == nil)
+            let p = secret.path
+            #expect(open.diagnostics.map(\.description) == [
+                "\(config.path):4:18: error: '\(p)' is open to every user on this host (mode \(String(mode, radix: 8))); run chmod 600 '\(p)', or for the packaged service chown root:sensorgate '\(p)' && chmod 640 '\(p)'"])
+            #expect(!open.diagnostics.map(\.description).joined().contains("s3cret"))
+        }
+        for mode: mode_t in [0o640, 0o600, 0o400] {
+            chmod(secret.path, mode)
+            let closed = ConfigFile.load(path: config.path, environment: [:])
+            #expect(closed.diagnostics.map(\.description) == [])
+            let mqtt = try #require(closed.config?.mqtt)
+            #expect(ConfigFile.password(for: mqtt) == "s3cret")
+        }
+    }
+
+    /// `password_file: ${CREDENTIALS_DIRECTORY}/mqtt-password`, as the packaged unit's LoadCredential= provides it.
+    @Test func passwordFileFromSystemdCredentials() async throws {
+        let dir = try TemporaryDirectory()
+        let credentials = dir.url.appendingPathComponent("credentials")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        let secret = credentials.appendingPathComponent("mqtt-password")
+        try "from-systemd\n".write(to: secret, atomically: true, encoding: .utf8)
+        chmod(secret.path, 0o400)  // as systemd writes it
+        let config = try dir.write("c.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: ${CREDENTIALS_DIRECTORY}/mqtt-password\n")
+        let loaded = ConfigFile.load(path: config.path, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+        #expect(loaded.diagnostics.map(\.description) == [])
+        let mqtt = try #require(loaded.config?.mqtt)
+        #expect(mqtt.passwordFile?.value == secret.path)
+        #expect(ConfigFile.password(for: mqtt) == "from-systemd")
+        let unset = ConfigFile.load(path: config.path, environment: [:])
+        #expect(unset.diagnostics.map(\.description) == [
+            "\(config.path):4:18: error: environment variable 'CREDENTIALS_DIRECTORY' is not set and has no default (write ${CREDENTIALS_DIRECTORY:-value} to give one)"])
     }
 
     @Test func anMQTTDeviceNeedsAnMQTTSection() async throws {

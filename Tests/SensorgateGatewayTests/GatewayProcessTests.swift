@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// The real `sensorgate` binary, as a user runs it: events on stderr, signals, restarts.
+/// The real `sensorgate` binary, as a user runs it: events on stderr (one line each at
+/// `--log-level debug`), signals, restarts.
 @Suite(.serialized) struct GatewayProcessTests {
     static func config(in dir: TemporaryDirectory, devices: String? = nil) throws -> URL {
         try dir.write("gateway.yaml", """
@@ -20,7 +21,7 @@ import Testing
     @Test func runPrintsEventsAndStopsCleanlyOnSIGTERM() async throws {
         let dir = try TemporaryDirectory()
         let config = try Self.config(in: dir)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("MotionDetected") && $0.components(separatedBy: "TemperatureReading").count > 10 })
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
@@ -40,20 +41,20 @@ import Testing
         let dir = try TemporaryDirectory()
         let config = try Self.config(in: dir)
 
-        let first = try GatewayProcess(["run", "--config", config.path])
+        let first = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await first.waitFor { _ in first.seqs.count >= 5 })
         first.signal(SIGINT)
         #expect(await first.waitForExit() == 0)
         let lastClean = try #require(first.seqs.last)
 
-        let second = try GatewayProcess(["run", "--config", config.path])
+        let second = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await second.waitFor { _ in second.seqs.count >= 5 })
         #expect(second.seqs.first == lastClean + 1)  // clean stop: no gap
         second.signal(SIGKILL)
         _ = await second.waitForExit()
         let lastKilled = try #require(second.seqs.last)
 
-        let third = try GatewayProcess(["run", "--config", config.path])
+        let third = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await third.waitFor { _ in !third.seqs.isEmpty })
         third.signal(SIGTERM)
         #expect(await third.waitForExit() == 0)
@@ -85,7 +86,7 @@ import Testing
     @Test func sighupReloadsAValidConfigAndKeepsTheOldOneOnErrors() async throws {
         let dir = try TemporaryDirectory()
         let config = try Self.config(in: dir, devices: "  - { id: before, adapter: simulated, kind: temperature, interval: 20ms }")
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("before ") })
 
         try "gateway: { id: test-gw, state_dir: ./state }\ndevices: [ { id: x, adapter: nope } ]\n".write(to: config, atomically: true, encoding: .utf8)

@@ -14,7 +14,7 @@ import SensorgateCore
             devices:
               - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
             """)
-        let first = try GatewayProcess(["run", "--config", config.path])
+        let first = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await first.waitFor { $0.contains("#2") })
         let started = Date()
         let (status, output) = try await runSensorgate(["run", "--config", config.path])
@@ -94,7 +94,7 @@ import SensorgateCore
                 """)
         }
         let config = try write(a.port)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await subA.waitFor { $0.seqs.count >= 10 })
         _ = try write(b.port)
         gateway.signal(SIGHUP)
@@ -142,7 +142,7 @@ import SensorgateCore
             devices:
               - { id: hall, profile: hc-sr501, chip: "\(chip.path)", line: 17 }
             """)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("hall: adapterStopped:") && $0.contains("does not exist") })
         let t0: UInt64 = 1_795_694_400_000_000_000
         var recording: [UInt8] = []
@@ -196,5 +196,31 @@ import SensorgateCore
         // A buffered event costs a ~300-byte row written two or three times; now only the seq
         // reservation (a page per 10,000 events) is left.
         #expect(perEvent < 50, "\(perEvent) bytes written per event after the drain")
+    }
+}
+
+extension GatewayServicesTests {
+    /// A stop sent while the gateway is still starting (the start line is logged before the
+    /// signal service listens) is handled once it listens, not ignored: `systemctl stop` right
+    /// after a start must not wait for TimeoutStopSec= and end in a SIGKILL. Likewise a reload.
+    @Test func signalsDuringStartupAreHandledNotLost() async throws {
+        let dir = try TemporaryDirectory()
+        // Many devices widen the window between the start line and the signal service listening.
+        let devices = (0..<400).map { "  - { id: t\($0), adapter: simulated, kind: temperature, interval: 1s }" }.joined(separator: "\n")
+        let config = try dir.write("gateway.yaml", "gateway: { id: early, state_dir: ./state }\ndevices:\n\(devices)\n")
+        for round in 0..<5 {
+            let gateway = try GatewayProcess(["run", "--config", config.path])
+            #expect(await gateway.waitFor(timeout: 20) { $0.contains("running 400 device(s)") })
+            if round == 4 {
+                // A reload asked for during start-up happens once the gateway listens.
+                gateway.signal(SIGHUP)
+                #expect(await gateway.waitFor(timeout: 15) { $0.contains("reloaded: 400 device(s)") })
+            }
+            gateway.signal(SIGTERM)
+            let started = Date()
+            #expect(await gateway.waitForExit(timeout: 15) == 0, "round \(round): \(gateway.output)")
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(gateway.output.contains("SIGTERM: stopping") || gateway.output.contains("SIGTERM (during start-up): stopping"))
+        }
     }
 }

@@ -24,7 +24,7 @@ import Testing
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
         let dir = try TemporaryDirectory()
-        let gateway = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port).path])
+        let gateway = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port).path, "--log-level", "debug"])
         #expect(await subscriber.waitFor { $0.seqs.count >= 30 })
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
@@ -47,7 +47,7 @@ import Testing
         defer { withExtendedLifetime((broker, subscriber)) {} }
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: broker.port)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await subscriber.waitFor { $0.seqs.count >= 20 })
         broker.stop()
         let beforeOutage = gateway.seqs.last ?? 0
@@ -75,7 +75,7 @@ import Testing
         broker.stop()
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: broker.port)
-        let first = try GatewayProcess(["run", "--config", config.path])
+        let first = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await first.waitFor { _ in first.seqs.count >= 100 })
         first.signal(SIGKILL)
         _ = await first.waitForExit()
@@ -121,7 +121,7 @@ import Testing
         let port = try Broker.freePort()  // nothing listens: the broker is unreachable throughout
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: port, buffer: "buffer: { max_events: 50, on_full: \(policy) }", interval: "5ms")
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { _ in gateway.seqs.count >= 200 })
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
@@ -325,14 +325,14 @@ extension MQTTInputAndRefusalTests {
                   - { id: t, adapter: simulated, kind: temperature, interval: 50ms }
                 """)
         }
-        let good = try GatewayProcess(["run", "--config", try config("password_file: mqtt-password").path])
+        let good = try GatewayProcess(["run", "--config", try config("password_file: mqtt-password").path, "--log-level", "debug"])
         #expect(await good.waitFor { $0.contains("notice connected to 127.0.0.1") })
         #expect(await good.waitFor { $0.contains("#3") })
         good.signal(SIGTERM)
         #expect(await good.waitForExit() == 0)
         #expect(good.output.contains("0 left in the buffer"))
 
-        let bad = try GatewayProcess(["run", "--config", try config("password: wrong").path])
+        let bad = try GatewayProcess(["run", "--config", try config("password: wrong").path, "--log-level", "debug"])
         #expect(await bad.waitFor(timeout: 10) { $0.contains("the broker refused the connection") })
         #expect(await bad.waitFor { _ in bad.seqs.count >= 2 })
         bad.signal(SIGTERM)

@@ -71,7 +71,7 @@ import Testing
         defer { withExtendedLifetime(broker) {} }
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: broker.port)
-        let first = try GatewayProcess(["run", "--config", config.path])
+        let first = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await first.waitFor { $0.contains("#5") })
         first.signal(SIGTERM)
         #expect(await first.waitForExit() == 0)
@@ -81,7 +81,7 @@ import Testing
         p.arguments = [db, "UPDATE rule_state SET json = '{\"version\": 1, \"rules\": [garbage', saved_wall_ms = 12"]
         try p.run()
         p.waitUntilExit()
-        let second = try GatewayProcess(["run", "--config", config.path])
+        let second = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await second.waitFor { $0.contains("#5") })
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0)

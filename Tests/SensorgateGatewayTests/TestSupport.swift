@@ -39,13 +39,19 @@ final class GatewayProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var collected = ""
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = TestPaths.binary
+    /// `journal`: JOURNAL_STREAM names the pipe stderr goes to, as systemd does for the journal's stream.
+    init(_ arguments: [String], environment: [String: String] = [:], journal: Bool = false, executable: URL = TestPaths.binary) throws {
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
         let pipe = Pipe()
+        if journal {
+            var st = stat()
+            fstat(pipe.fileHandleForWriting.fileDescriptor, &st)
+            env["JOURNAL_STREAM"] = "\(st.st_dev):\(st.st_ino)"
+        }
+        process.environment = env
         process.standardOutput = pipe
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -92,8 +98,9 @@ final class GatewayProcess: @unchecked Sendable {
 }
 
 /// Runs a command to completion: (status, stdout+stderr); killed (status 9) after `timeout` seconds.
-func runSensorgate(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 20) async throws -> (Int32, String) {
-    let p = try GatewayProcess(arguments, environment: environment)
+func runSensorgate(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 20,
+                   executable: URL = TestPaths.binary) async throws -> (Int32, String) {
+    let p = try GatewayProcess(arguments, environment: environment, executable: executable)
     let status = await p.waitForExit(timeout: timeout)
     return (status, p.output)
 }

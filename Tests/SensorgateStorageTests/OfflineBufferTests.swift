@@ -114,9 +114,9 @@ extension OfflineBuffer {
 
     @Test func statsJSONHasTheSpecShape() throws {
         let buffer = try open()
-        #expect(try buffer.stats().json == #"{"events": 0, "bytes": 0, "oldest_seq": null, "newest_seq": null, "dropped": 0, "dead_letter": 0}"#)
+        #expect(try buffer.stats().json == #"{"events": 0, "bytes": 0, "oldest_seq": null, "newest_seq": null, "dropped": 0, "dead_letter": 0, "history_events": 0, "history_bytes": 0, "history_oldest_seq": null, "history_newest_seq": null, "history_pruned": 0}"#)
         try buffer.commit(appending: entries(5...6))
-        #expect(try buffer.stats().json == #"{"events": 2, "bytes": 26, "oldest_seq": 5, "newest_seq": 6, "dropped": 0, "dead_letter": 0}"#)
+        #expect(try buffer.stats().json == #"{"events": 2, "bytes": 26, "oldest_seq": 5, "newest_seq": 6, "dropped": 0, "dead_letter": 0, "history_events": 0, "history_bytes": 0, "history_oldest_seq": null, "history_newest_seq": null, "history_pruned": 0}"#)
     }
 
     /// What the delivery state machine learns from a commit: the totals after it, and exactly

@@ -25,12 +25,19 @@ int sg_eventfd(void);
 /// Adds 1 to an eventfd's counter (wakes its pollers). Returns 0 or -errno.
 int sg_eventfd_signal(int fd);
 
+/// Catches SIGINT and SIGTERM in whichever thread they arrive: the handler writes the signal's
+/// number to a pipe whose non-blocking read end is returned, for a command's poll loop to end on
+/// Ctrl-C (the self-pipe trick). Call once per process. Returns the fd or -errno.
+int sg_stop_pipe(void);
+
 /// Reads and clears an eventfd's counter. Returns the value read (0 when it was not signalled).
 uint64_t sg_eventfd_drain(int fd);
 
 /// Starts a detached thread running `body(arg)` with a stack of `stack_size` bytes and a name
 /// (at most 15 characters are kept). Returns 0 or an error number.
 int sg_thread_start(const char *name, size_t stack_size, void (*body)(void *), void *arg);
+/// Sets the calling thread's nice value (0-19: higher yields the CPU to the others); 0 or -errno.
+int sg_thread_set_nice(int nice);
 
 /// Catches SIGINT, SIGTERM and SIGHUP in a handler that only records them, until the gateway's
 /// signal service takes them over: a stop asked for during start-up is neither lost (SIG_IGN)

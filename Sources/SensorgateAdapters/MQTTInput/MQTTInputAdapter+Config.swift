@@ -18,6 +18,8 @@ public struct MQTTInputSettings: AdapterSettings {
     /// Another broker is reached with the `mqtt` section's client id and credentials, so every
     /// MQTT input needs that section.
     public var requiresBroker: Bool { true }
+
+    public var subscription: (filter: String, broker: BrokerURL?)? { (topic, broker) }
 }
 
 extension MQTTInputAdapter: RegisteredAdapter {

@@ -9,11 +9,15 @@ public protocol AdapterSettings: Sendable {
     /// True when the device subscribes through the `mqtt` section's connection (another broker
     /// it names borrows those settings too), so a config without that section is an error.
     var requiresBroker: Bool { get }
+    /// The topic filter the device subscribes to, and the broker (nil: the `mqtt` section's), for
+    /// the AsyncAPI description; nil for devices that read no broker.
+    var subscription: (filter: String, broker: BrokerURL?)? { get }
 }
 
 extension AdapterSettings {
     public var eventType: EventType? { nil }
     public var requiresBroker: Bool { false }
+    public var subscription: (filter: String, broker: BrokerURL?)? { nil }
 }
 
 public struct AdapterDefinition: Sendable {

@@ -3,6 +3,8 @@
 // points into the profile when the profile is wrong. Each adapter's own keys and settings come
 // from its AdapterDefinition; channels and filters from ConfigLoader+Channels.swift.
 
+internal import SensorgateYAML
+
 struct LoadedProfile {
     let name: String
     let file: String
@@ -266,7 +268,7 @@ extension ConfigLoading {
         }
         var range: ClosedRange<Double>? = nil
         if let rv = s["valid_range"] {
-            if case .sequence(let seq) = rv.node, seq.count == 2 {
+            if case .sequence(let seq) = rv.node.content, seq.count == 2 {
                 let bounds = seq.map { reader.double(YAMLValue(node: $0, file: rv.file), "valid_range") }
                 if let lo = bounds[0], let hi = bounds[1] {
                     if lo < hi { range = lo...hi } else {

@@ -1,7 +1,7 @@
 // Loads a gateway config: YAML in, a validated GatewayConfig and every problem found out.
 // Pure: files are read through the ConfigFileSource it is given and the environment is passed in.
 
-import Yams
+internal import SensorgateYAML
 
 /// Where config and profile text comes from (the real file system in the gateway, a dictionary in tests).
 public protocol ConfigFileSource {
@@ -20,13 +20,16 @@ public struct ConfigLoader {
     private let files: any ConfigFileSource
     private let environment: [String: String]
     private let adapters: [AdapterDefinition]
+    private let layout: InstallLayout
 
     /// `adapters`: every adapter a device may name, in the order messages list them
-    /// (the gateway passes `AdapterRegistry.all`).
-    public init(files: any ConfigFileSource, environment: [String: String], adapters: [AdapterDefinition]) {
+    /// (the gateway passes `AdapterRegistry.all`); `layout`: the system folders for defaults.
+    public init(files: any ConfigFileSource, environment: [String: String], adapters: [AdapterDefinition],
+                layout: InstallLayout = .standard) {
         self.files = files
         self.environment = environment
         self.adapters = adapters
+        self.layout = layout
     }
 
     public func load(path: String) -> ConfigLoadResult {
@@ -34,7 +37,8 @@ public struct ConfigLoader {
             let d = Diagnostic(.error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read the config file")
             return ConfigLoadResult(config: nil, diagnostics: [d])
         }
-        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path, adapters: adapters)
+        let loading = ConfigLoading(files: files, reader: YAMLReader(environment: environment), path: path, adapters: adapters,
+                                    layout: layout)
         let config = loading.load(text)
         let diagnostics = loading.reader.diagnostics.sortedForDisplay(mainFile: path)
         return ConfigLoadResult(config: diagnostics.errorCount == 0 ? config : nil, diagnostics: diagnostics)
@@ -66,23 +70,25 @@ final class ConfigLoading {
     let reader: YAMLReader
     let path: String
     let adapters: [AdapterDefinition]
+    let layout: InstallLayout
     /// Every key some device may have, so a key of another adapter is called misplaced, not unknown.
     let allDeviceKeys: [String]
     var profileCache: [String: LoadedProfile?] = [:]
     /// The devices that loaded, for checks that need their channels and filters (thermostats).
     var loadedDevices: [DeviceConfig] = []
 
-    init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition]) {
+    init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition], layout: InstallLayout) {
         self.files = files
         self.reader = reader
         self.path = path
         self.adapters = adapters
+        self.layout = layout
         var keys = Self.commonDeviceKeys + Self.readingKeys + Self.filterKeys
         for adapter in adapters { keys += adapter.keys.filter { !keys.contains($0) } }
         allDeviceKeys = keys
     }
 
-    static let topLevelKeys = ["gateway", "mqtt", "buffer", "devices", "rules", "thermostats", "http", "homeassistant"]
+    static let topLevelKeys = ["gateway", "mqtt", "buffer", "history", "devices", "rules", "thermostats", "http", "homeassistant"]
 
     func load(_ text: String) -> GatewayConfig? {
         guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "the config file") else { return nil }
@@ -96,7 +102,8 @@ final class ConfigLoading {
         let gateway = loadGateway(gatewayValue)
         let mqtt = table["mqtt"].flatMap { loadMQTT($0, gatewayID: gateway?.id) }
         let buffer = table["buffer"].map(loadBuffer) ?? BufferSettings()
-        let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? defaultProfilesDirs()) } ?? []
+        let history = table["history"].flatMap { loadHistory($0, hasMQTT: mqtt != nil || table["mqtt"] != nil) }
+        let devices = table["devices"].map { loadDevices($0, profilesDirs: gateway?.profilesDirs ?? profilesDirs()) } ?? []
         if mqtt == nil, table["mqtt"] == nil {
             for device in devices where device.settings.requiresBroker {
                 reader.error("device '\(device.id)' reads an MQTT topic, but there is no 'mqtt' section to connect with", at: device.declaredAt)
@@ -115,7 +122,7 @@ final class ConfigLoading {
 
         guard let gateway, reader.diagnostics.errorCount == 0 else { return nil }
         var config = GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
-                                   thermostats: thermostats, http: http)
+                                   thermostats: thermostats, http: http, history: history)
         config.homeAssistant = homeAssistant
         return config
     }
@@ -124,8 +131,31 @@ final class ConfigLoading {
 
     var configDirectory: String { Paths.directory(of: path) }
 
-    func defaultProfilesDirs() -> [String] {
-        [Paths.join(configDirectory, "Devices"), Paths.join(Paths.directory(of: configDirectory), "Devices")]
+    /// A config in /etc: its state goes to /var/lib, its profiles come from the system folders.
+    var isSystemConfig: Bool { layout.isSystemPath(configDirectory) }
+
+    /// `profiles_dir` (or, for a config outside /etc, `Devices/` beside it and beside its folder),
+    /// then the system folders.
+    func profilesDirs(explicit: String? = nil) -> [String] {
+        var dirs: [String]
+        if let explicit {
+            dirs = [Paths.join(configDirectory, explicit)]
+        } else if isSystemConfig {
+            dirs = []
+        } else {
+            dirs = [Paths.join(configDirectory, "Devices"), Paths.join(Paths.directory(of: configDirectory), "Devices")]
+        }
+        for dir in layout.systemProfileDirs where !dirs.contains(dir) { dirs.append(dir) }
+        return dirs
+    }
+
+    /// systemd's `$STATE_DIRECTORY` (its first entry), else /var/lib/sensorgate for a system
+    /// config, else `var/` beside the config.
+    func defaultStateDir() -> String {
+        if let systemd = reader.environment["STATE_DIRECTORY"]?.split(separator: ":").first, !systemd.isEmpty {
+            return String(systemd)
+        }
+        return isSystemConfig ? layout.systemStateDir : Paths.join(configDirectory, "var")
     }
 
     // MARK: gateway
@@ -141,10 +171,16 @@ final class ConfigLoading {
             return nil
         }
         guard let id = reader.identifier(idValue, "id") else { return nil }
-        let stateDir = t["state_dir"].flatMap { reader.string($0, "state_dir") } ?? "./var"
-        let profilesDirs = t["profiles_dir"].flatMap { reader.string($0, "profiles_dir") }.map { [Paths.join(configDirectory, $0)] }
-        return GatewaySettings(id: id, stateDir: Paths.join(configDirectory, stateDir),
-                               profilesDirs: profilesDirs ?? defaultProfilesDirs())
+        var stateDir = defaultStateDir()
+        if let sv = t["state_dir"], let dir = reader.string(sv, "state_dir") {
+            stateDir = Paths.join(configDirectory, dir)
+            if layout.isSystemPath(stateDir) {
+                reader.warning("'state_dir' is under \(layout.systemConfigRoot) (\(stateDir)): state belongs in \(layout.systemStateDir); leave 'state_dir' out to get it",
+                               at: sv.location)
+            }
+        }
+        let profilesDir = t["profiles_dir"].flatMap { reader.string($0, "profiles_dir") }
+        return GatewaySettings(id: id, stateDir: stateDir, profilesDirs: profilesDirs(explicit: profilesDir))
     }
 
     // MARK: mqtt
@@ -342,35 +378,109 @@ final class ConfigLoading {
         return b
     }
 
+    // MARK: history
+
+    static let historyKeys = ["keep", "max_bytes", "replay_rate", "replay_max_events"]
+
+    func loadHistory(_ v: YAMLValue, hasMQTT: Bool) -> HistorySettings? {
+        var h = HistorySettings()
+        if !hasMQTT {
+            reader.error("'history' keeps the events delivered to the broker: it needs an 'mqtt' section", at: v.location)
+            return nil
+        }
+        if v.isNull { return h }  // `history:` alone: the defaults
+        guard let entries = reader.mapping(v, "'history'") else { return nil }
+        reader.checkKeys(entries, allowed: Self.historyKeys, in: "'history'")
+        let t = EntryTable(entries)
+        if let x = t["keep"].flatMap({ reader.duration($0, "keep", minimum: .seconds(1)) }) { h.keep = x }
+        if let mv = t["max_bytes"], let x = reader.size(mv, "max_bytes") {
+            if x < 64 * 1024 {
+                reader.error("'max_bytes' of 'history' must be at least 64KB, got \(mv.shown)", at: mv.location)
+            } else {
+                h.maxBytes = x
+            }
+        }
+        if let x = t["replay_rate"].flatMap({ reader.int($0, "replay_rate", in: 1...100_000) }) { h.replayRate = x }
+        if let x = t["replay_max_events"].flatMap({ reader.int($0, "replay_max_events", in: 1...100_000_000) }) { h.replayMaxEvents = x }
+        return h
+    }
+
     // MARK: http
+
+    static let httpKeys = ["listen", "token", "token_file", "uplink_down_after"]
 
     func loadHTTP(_ v: YAMLValue) -> HTTPSettings? {
         guard let entries = reader.mapping(v, "'http'") else { return nil }
-        reader.checkKeys(entries, allowed: ["listen"], in: "'http'")
+        reader.checkKeys(entries, allowed: Self.httpKeys, in: "'http'")
         let t = EntryTable(entries)
-        guard let lv = t["listen"] else {
-            reader.error("'http' needs 'listen', such as 127.0.0.1:9180", at: v.location)
-            return nil
+        var http = HTTPSettings()
+        var ok = true
+        if let lv = t["listen"] {
+            if let text = reader.string(lv, "listen") {
+                if let (host, port) = Self.listenAddress(text) {
+                    (http.host, http.port) = (host, port)
+                } else {
+                    reader.error("'listen' must be HOST:PORT such as 127.0.0.1:9180 (or :PORT, or [::1]:PORT), got \(lv.shown)", at: lv.location)
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
         }
-        guard let text = reader.string(lv, "listen") else { return nil }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            reader.error("'listen' must be HOST:PORT such as 127.0.0.1:9180, got \(lv.shown)", at: lv.location)
-            return nil
+        if let tv = t["token"], let token = reader.string(tv, "token") {
+            if token.isEmpty || token.contains(where: { $0.isWhitespace }) {
+                reader.error("'token' must be a non-empty word without spaces (try: openssl rand -hex 16)", at: tv.location)
+                ok = false
+            } else if token.count < 16 {
+                reader.warning("a token of \(token.count) characters is easy to guess; use 16 or more (openssl rand -hex 16)", at: tv.location)
+            }
+            http.token = token
         }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return HTTPSettings(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+        if let fv = t["token_file"], let file = reader.string(fv, "token_file") {
+            http.tokenFile = Located(value: Paths.join(configDirectory, file), location: fv.location)
+            if t["token"] != nil {
+                reader.error("give either 'token' or 'token_file', not both", at: fv.location)
+                ok = false
+            }
+        }
+        if let dv = t["uplink_down_after"], let d = reader.duration(dv, "uplink_down_after", minimum: .seconds(1)) {
+            http.uplinkDownAfter = d
+        }
+        if ok, !http.isLoopback, http.token == nil, http.tokenFile == nil {
+            let at = t["listen"]?.location ?? v.location
+            reader.error("'listen' \(http.listenText) can be reached from other hosts: set 'token' or 'token_file' (clients then send 'Authorization: Bearer TOKEN'), or listen on 127.0.0.1", at: at)
+            ok = false
+        }
+        return ok ? http : nil
+    }
+
+    /// `HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT` (the host then is 127.0.0.1).
+    static func listenAddress(_ text: String) -> (String, Int)? {
+        var host = "127.0.0.1", portText = Substring(text)
+        if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = text[text.index(after: colon)...]
+            if host.hasPrefix("[") {
+                guard host.hasSuffix("]"), host.count > 2 else { return nil }
+                host = String(host.dropFirst().dropLast())
+            } else if host.contains(":") {
+                return nil  // an IPv6 address needs its brackets
+            }
+            if host.isEmpty { host = "127.0.0.1" }
+        }
+        guard let port = Int(portText), (1...65535).contains(port), !host.contains(where: { $0.isWhitespace || $0 == "/" }) else { return nil }
+        return (host, port)
     }
 
     /// Every device id written in the file, with its kinds where the device loaded. A device with
     /// an error is still a known name, so rules naming it do not pile further errors on top.
     func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
         var refs = loaded.map { DeviceRef(id: $0.id, kinds: $0.eventTypes) }
-        guard let v, case .sequence(let items) = v.node else { return refs }
+        guard let v, case .sequence(let items) = v.node.content else { return refs }
         for item in items {
-            guard case .mapping(let m) = item, case .scalar(let s)? = m["id"] else { continue }
+            guard let idNode = item["id"], let s = idNode.scalar else { continue }
             if let index = refs.firstIndex(where: { $0.id == s.string }) {
-                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == s.mark?.line }) { refs[index].kinds = nil }
+                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == idNode.mark.line }) { refs[index].kinds = nil }
             } else {
                 refs.append(DeviceRef(id: s.string, kinds: nil))
             }
@@ -380,11 +490,8 @@ final class ConfigLoading {
 
     /// Thermostat names, read ahead so rules can refer to thermostats declared after them.
     func collectNames(_ v: YAMLValue?) -> [String] {
-        guard let v, case .sequence(let items) = v.node else { return [] }
-        return items.compactMap { item in
-            guard case .mapping(let m) = item, case .scalar(let s)? = m["name"] else { return nil }
-            return s.string
-        }
+        guard let v, case .sequence(let items) = v.node.content else { return [] }
+        return items.compactMap { $0["name"]?.scalar?.string }
     }
 }
 

@@ -9,6 +9,8 @@ public struct GatewayConfig: Sendable {
     public var rules: [RuleConfig]
     public var thermostats: [ThermostatConfig]
     public var http: HTTPSettings?
+    /// Delivered events kept for replays; nil: none kept.
+    public var history: HistorySettings?
     /// Home Assistant MQTT discovery; nil (off) unless the config has a `homeassistant` section.
     public var homeAssistant: HomeAssistantSettings? = nil
 
@@ -158,6 +160,7 @@ public struct RuleConfig: Sendable {
 /// A device id or a glob over device ids (`room-*`).
 public struct DeviceSelector: Sendable, Hashable, CustomStringConvertible {
     public var pattern: String
+    public init(pattern: String) { self.pattern = pattern }
     public var isGlob: Bool { pattern.contains(where: { "*?[".contains($0) }) }
     public func matches(_ id: String) -> Bool { Glob.matches(pattern: pattern, id) }
     public var description: String { pattern }
@@ -236,7 +239,23 @@ public enum ActuatorConfig: Sendable, Equatable {
     case gpio(chip: String, line: Int, activeLow: Bool)
 }
 
+/// `http:`: where /metrics, /healthz, /status and the status page are served, and who may see them.
 public struct HTTPSettings: Sendable {
-    public var host: String
-    public var port: Int
+    public var host = "127.0.0.1"
+    public var port = 9180
+    /// Required as `Authorization: Bearer TOKEN` (or `?token=` from a browser) when set.
+    public var token: String?
+    /// The token's file (read by the host checks, refused if group- or world-readable).
+    public var tokenFile: Located<String>?
+    /// /healthz says `uplink_down` once the broker has been away this long and the buffer grows.
+    public var uplinkDownAfter: Duration = .seconds(120)
+
+    public init() {}
+
+    /// Only this host can connect: 127.0.0.0/8, ::1 or localhost.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" || host.hasPrefix("127.")
+    }
+
+    public var listenText: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -1,30 +1,28 @@
 // Reads typed values out of a composed YAML tree and records a located Diagnostic for every
 // problem instead of stopping at the first, so `check` reports a whole file in one run.
 
-import Yams
+internal import SensorgateYAML
 
 /// A YAML node and the file it came from.
 struct YAMLValue {
-    let node: Node
+    let node: YAMLNode
     let file: String
 
     var location: SourceLocation {
-        let mark = node.mark
-        return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        SourceLocation(file: file, line: node.mark.line, column: node.mark.column)
     }
 
     var isNull: Bool {
-        guard case .scalar(let s) = node, s.style == .plain || s.style == .any else { return false }
+        guard let s = node.scalar, s.style == .plain else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(s.string)
     }
 
     /// A short rendering of the node for messages.
     var shown: String {
-        switch node {
+        switch node.content {
         case .scalar(let s): return "\"\(s.string.count > 40 ? String(s.string.prefix(40)) + "…" : s.string)\""
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         }
     }
 }
@@ -39,8 +37,12 @@ struct YAMLEntry {
 final class YAMLReader {
     private(set) var diagnostics: [Diagnostic] = []
     let environment: [String: String]
+    let limits: YAMLLimits
 
-    init(environment: [String: String]) { self.environment = environment }
+    init(environment: [String: String], limits: YAMLLimits = YAMLLimits()) {
+        self.environment = environment
+        self.limits = limits
+    }
 
     func error(_ message: String, at location: SourceLocation) {
         diagnostics.append(Diagnostic(.error, at: location, message))
@@ -54,35 +56,36 @@ final class YAMLReader {
 
     /// Composes a YAML document; a syntax error becomes a diagnostic at its line and column.
     func compose(_ text: String, file: String) -> YAMLValue? {
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
+        do throws(YAMLComposeError) {
+            guard let node = try YAMLComposer.compose(text, limits: limits) else {
                 error("the file is empty", at: SourceLocation(file: file, line: 1, column: 1))
                 return nil
             }
             return YAMLValue(node: node, file: file)
-        } catch let e as YamlError {
-            let (mark, message) = YAMLReader.describe(e)
-            error(message, at: SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1))
         } catch {
-            self.error("cannot read YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
+            let (mark, message) = YAMLReader.describe(error)
+            self.error(message, at: SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1))
         }
         return nil
     }
 
-    static func describe(_ e: YamlError) -> (Mark?, String) {
+    /// The words of each error; those Yams produced are kept as they were, since `check`'s
+    /// output is compared by scripts and golden files.
+    static func describe(_ e: YAMLComposeError) -> (YAMLMark?, String) {
         switch e {
-        case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            let ctx = context.map { " \($0.text)" } ?? ""
-            return (mark, "YAML syntax error: \(problem)\(ctx)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return (context.mark, "duplicate key \(keys) in one mapping")
-        case .reader(let problem, _, _, _):
+        case .syntax(let problem, let context, let mark):
+            return (mark, "YAML syntax error: \(problem)\(context.map { " \($0)" } ?? "")")
+        case .duplicateKeys(let keys, let mark):
+            return (mark, "duplicate key \(keys.map { "'\($0)'" }.joined(separator: ", ")) in one mapping")
+        case .reader(let problem):
             return (nil, "cannot read the file as text: \(problem)")
-        default:
-            return (nil, "YAML error: \(e)")
+        case .aliasExpansion(let limit, let mark):
+            return (mark, "YAML aliases expand to more than \(limit) nodes by this alias (aliases inside anchors multiply, "
+                + "as in an alias bomb); write the repeated parts out, or nest fewer aliases")
+        case .nesting(let limit, let mark):
+            return (mark, "YAML nests more than \(limit) levels deep here (aliases expanded); a config needs far fewer")
+        case .outOfMemory:
+            return (nil, "YAML error: Memory error")
         }
     }
 
@@ -90,22 +93,23 @@ final class YAMLReader {
 
     /// The entries of a mapping (merge keys `<<` applied), or nil with an error.
     func mapping(_ v: YAMLValue, _ what: String) -> [YAMLEntry]? {
-        guard case .mapping(let mapping) = v.node else {
+        guard case .mapping(let mapping) = v.node.content else {
             error("\(what) must be a mapping of keys to values, got \(v.shown)", at: v.location)
             return nil
         }
         var entries: [YAMLEntry] = []
         var merged: [YAMLEntry] = []
-        for (k, value) in mapping {
-            guard case .scalar(let keyScalar) = k else {
+        for pair in mapping {
+            let (k, value) = (pair.key, pair.value)
+            guard let keyScalar = k.scalar else {
                 error("keys must be plain words", at: YAMLValue(node: k, file: v.file).location)
                 continue
             }
             let keyValue = YAMLValue(node: k, file: v.file)
             let valueValue = YAMLValue(node: value, file: v.file)
             if keyScalar.string == "<<" {
-                let sources: [Node]
-                if case .sequence(let seq) = value { sources = Array(seq) } else { sources = [value] }
+                let sources: [YAMLNode]
+                if case .sequence(let seq) = value.content { sources = seq } else { sources = [value] }
                 for source in sources {
                     if let inner = self.mapping(YAMLValue(node: source, file: v.file), "a merge key's value") {
                         merged += inner
@@ -115,12 +119,15 @@ final class YAMLReader {
             }
             entries.append(YAMLEntry(key: keyScalar.string, keyValue: keyValue, value: valueValue))
         }
-        let own = Set(entries.map(\.key))
-        return entries + merged.filter { !own.contains($0.key) }
+        // Each key once: the mapping's own first, then merged ones in order (YAML: an earlier
+        // source wins), so no reader sees two values for one key.
+        var seen = Set(entries.map(\.key))
+        for entry in merged where seen.insert(entry.key).inserted { entries.append(entry) }
+        return entries
     }
 
     func sequence(_ v: YAMLValue, _ what: String) -> [YAMLValue]? {
-        guard case .sequence(let seq) = v.node else {
+        guard case .sequence(let seq) = v.node.content else {
             error("\(what) must be a list, got \(v.shown)", at: v.location)
             return nil
         }
@@ -144,7 +151,7 @@ final class YAMLReader {
 
     /// The scalar's text with `${VAR}` substituted, or nil with an error.
     func scalarText(_ v: YAMLValue, _ key: String) -> String? {
-        guard case .scalar(let s) = v.node else {
+        guard let s = v.node.scalar else {
             error("'\(key)' must be a single value, got \(v.shown)", at: v.location)
             return nil
         }
@@ -154,14 +161,24 @@ final class YAMLReader {
         }
         switch EnvironmentSubstitution.apply(s.string, environment: environment) {
         case .success(let text): return text
-        case .failure(.unset(let name)):
+        case .failure(.unset(let name)) where Self.mayShow(name, of: key):
             error("environment variable '\(name)' is not set and has no default (write ${\(name):-value} to give one)", at: v.location)
+        case .failure(.unset):
+            error("'\(key)' names an environment variable that is not set (the name is not shown: it may be part of the secret; write $$ for a literal $)", at: v.location)
         case .failure(.unterminated):
             error("'${' without a closing '}' in '\(key)' (write $$ for a literal $)", at: v.location)
-        case .failure(.badName(let name)):
+        case .failure(.badName(let name)) where Self.mayShow(name, of: key):
             error("'\(name)' is not an environment variable name in '\(key)'", at: v.location)
+        case .failure(.badName):
+            error("'${…}' in '\(key)' is not an environment variable name (write $$ for a literal $)", at: v.location)
         }
         return nil
+    }
+
+    /// Text from a secret's value is echoed only when it reads like a variable's name
+    /// (MQTT_PASSWORD), never what may be a piece of the password itself.
+    static func mayShow(_ name: String, of key: String) -> Bool {
+        key != "password" || name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isUppercase || $0.isNumber)) }
     }
 
     func string(_ v: YAMLValue, _ key: String) -> String? { scalarText(v, key) }
@@ -272,8 +289,8 @@ final class YAMLReader {
 
     /// A scalar as a JSON value, typed the way YAML wrote it: `true`, `1`, `"ON"`.
     func jsonScalar(_ v: YAMLValue, _ key: String) -> JSONValue? {
-        guard case .scalar(let s) = v.node, let text = scalarText(v, key) else { return nil }
-        guard s.style == .plain || s.style == .any else { return .string(text) }
+        guard let s = v.node.scalar, let text = scalarText(v, key) else { return nil }
+        guard s.style == .plain else { return .string(text) }
         switch text.lowercased() {
         case "true": return .bool(true)
         case "false": return .bool(false)

@@ -11,6 +11,8 @@
 //   inflight   published on this connection, waiting for its PUBACK
 //   pending    waiting for the next group commit to SQLite
 //   stored     a row in SQLite (`storedCount`, `storedNewest`), read back in seq order
+//   kept       acknowledged, with `keepHistory`: written to the history table by the next group
+//              commit (a stored row moves there in the same transaction that deletes it)
 // Order: stored rows above `cursor` go out first, then pending ones not yet published, then the
 // queue, so no event overtakes an older one still waiting. Every queued event is newer than
 // every stored or pending one: when an event must go to the disk, the queue goes with it.
@@ -44,6 +46,11 @@ public struct DeliveryStateMachine: Sendable {
         public var stopGrace: Int64 = 2_000
         /// A clean stop gives up saving (disk full) after this long, counting what is lost.
         public var stopSaveLimit: Int64 = 5_000
+        /// `history:` is on: acknowledged events are written to the history by the group commits.
+        public var keepHistory = false
+        /// Acknowledged events waiting for the history while SQLite cannot be written; beyond,
+        /// the oldest are not kept (counted): history never holds up delivery.
+        public var historyHeldLimit = 20_000
 
         public init(mode: BufferSettings.Mode = .offline, onFull: BufferSettings.OnFull = .dropOldest, window: Int = 100) {
             self.mode = mode
@@ -61,12 +68,16 @@ public struct DeliveryStateMachine: Sendable {
         public var nextSeq: UInt64?
         /// Events dropped in memory (held while the disk failed) to add to the durable count.
         public var droppedInMemory: Int
+        /// Acknowledged events for the history (`keepHistory`), in acknowledgement order.
+        public var history: [OutboundEvent]
 
-        public init(append: [OutboundEvent], delete: [UInt64], nextSeq: UInt64? = nil, droppedInMemory: Int = 0) {
+        public init(append: [OutboundEvent], delete: [UInt64], nextSeq: UInt64? = nil, droppedInMemory: Int = 0,
+                    history: [OutboundEvent] = []) {
             self.append = append
             self.delete = delete
             self.nextSeq = nextSeq
             self.droppedInMemory = droppedInMemory
+            self.history = history
         }
     }
 
@@ -121,6 +132,9 @@ public struct DeliveryStateMachine: Sendable {
         public var stalls = 0
         /// Events written to SQLite (appended rows).
         public var saved = 0
+        /// Acknowledged events written to the history, and those it could not keep (disk failing).
+        public var historyKept = 0
+        public var historySkipped = 0
         public init() {}
     }
 
@@ -175,7 +189,9 @@ public struct DeliveryStateMachine: Sendable {
     private var retryAt: Int64? = nil
     private var batchLimit = Int.max
     private var droppedInMemory = 0
-    private var inCommit: (pending: [Pending], deletes: [UInt64], dropped: Int)? = nil
+    /// Acknowledged events waiting for the next commit to write them to the history.
+    private var history: [OutboundEvent] = []
+    private var inCommit: (pending: [Pending], deletes: [UInt64], dropped: Int, history: [OutboundEvent])? = nil
 
     /// The latest time an input or `nextAction` carried.
     private var clock: Int64 = 0
@@ -213,7 +229,14 @@ public struct DeliveryStateMachine: Sendable {
         for (seq, f) in inflight where !f.saved { seqs.insert(seq) }
         return seqs
     }
+    /// Acknowledged events not yet written to the history: a kill -9 now leaves them out of it.
+    public var historyNotYetWritten: [UInt64] { history.map(\.seq) + (inCommit?.history.map(\.seq) ?? []) }
     public var inflightCount: Int { inflight.count }
+    /// Live delivery is not keeping up in real time: the window is full, events wait in memory,
+    /// or stored ones are still draining. Replays hold back meanwhile.
+    public var isBackedUp: Bool {
+        connected && (inflight.count >= settings.window || !queue.isEmpty || storedCount > 0 || unpublishedPending > 0)
+    }
     public var queuedCount: Int { queue.count }
     public var pendingCount: Int { livePending }
     public var isStopping: Bool { stopDeadline != nil }
@@ -313,6 +336,7 @@ public struct DeliveryStateMachine: Sendable {
         }
         counters.acknowledged += 1
         refusals[seq] = nil
+        if settings.keepHistory { keep(f.event) }
         guard f.saved else { return }
         if let i = pendingIndex(seq), !pending[i].settled {
             settle(i)  // acknowledged before it was written: never write it
@@ -357,6 +381,7 @@ public struct DeliveryStateMachine: Sendable {
         inCommit = nil
         counters.commits += 1
         counters.dropped += result.dropped
+        counters.historyKept += batch.history.count
         storedCount = result.count
         storedNewest = result.count == 0 ? nil : result.newest
         retryAt = nil
@@ -414,6 +439,8 @@ public struct DeliveryStateMachine: Sendable {
         pendingCursor = 0
         deletes = batch.deletes + deletes
         droppedInMemory += batch.dropped
+        history = batch.history + history
+        enforceHistoryLimit()
         retryAt = now + settings.retryDelay
         batchLimit = settings.retryBatch
         if pendingSince == nil { pendingSince = now }
@@ -485,7 +512,7 @@ public struct DeliveryStateMachine: Sendable {
             _ = sentOrder.removeAll()
         }
         flushQueue()
-        if livePending > 0 || !deletes.isEmpty || droppedInMemory > 0 {
+        if livePending > 0 || !deletes.isEmpty || droppedInMemory > 0 || !history.isEmpty {
             let givingUp = now - (stopStarted ?? now) >= settings.stopGrace + settings.stopSaveLimit
             if !givingUp {
                 if let retry = retryAt, now < retry { return .idle(until: retry) }
@@ -494,6 +521,8 @@ public struct DeliveryStateMachine: Sendable {
             // The disk stayed full: what could not be saved is lost, and said so.
             let lost = pending.filter { !$0.settled }.count
             counters.dropped += lost
+            counters.historySkipped += history.count
+            history.removeAll()
             pending.removeAll()
             unpublishedPending = 0
             settledPending = 0
@@ -506,9 +535,9 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     private mutating func commitIfDue(at now: Int64) -> Commit? {
-        guard livePending > 0 || !deletes.isEmpty || droppedInMemory > 0 else { return nil }
+        guard livePending > 0 || !deletes.isEmpty || droppedInMemory > 0 || !history.isEmpty else { return nil }
         if let retry = retryAt, now < retry { return nil }
-        let rows = livePending + deletes.count
+        let rows = livePending + deletes.count + history.count
         // Recovering from a failed commit (small, growing batches): the rest follows at once.
         let urgent = commitNow || stopDeadline != nil || retryAt != nil || batchLimit != .max
             || (settings.mode == .always && connected && unpublishedPending > 0)
@@ -522,24 +551,26 @@ public struct DeliveryStateMachine: Sendable {
         let take = ignoreLimit ? live.count : min(live.count, batchLimit)
         let batch = Array(live.prefix(take))
         let rest = Array(live.dropFirst(take))
-        guard !batch.isEmpty || !deletes.isEmpty || droppedInMemory > 0 else {
+        let keeping = ignoreLimit || batchLimit == .max ? history : Array(history.prefix(batchLimit))
+        guard !batch.isEmpty || !deletes.isEmpty || droppedInMemory > 0 || !keeping.isEmpty else {
             pending = rest
             settledPending = 0
             pendingCursor = 0
             return nil
         }
-        inCommit = (batch, deletes, droppedInMemory)
+        inCommit = (batch, deletes, droppedInMemory, keeping)
+        history.removeFirst(keeping.count)
         pending = rest
         unpublishedPending = rest.filter { !$0.published }.count
         settledPending = 0
         pendingCursor = 0
         let commit = Commit(append: batch.map(\.event), delete: deletes,
                             nextSeq: settings.mode == .always ? batch.last.map { $0.event.seq + 1 } : nil,
-                            droppedInMemory: droppedInMemory)
+                            droppedInMemory: droppedInMemory, history: keeping)
         deletes.removeAll(keepingCapacity: true)
         droppedInMemory = 0
         commitNow = false
-        pendingSince = rest.isEmpty ? nil : now
+        pendingSince = rest.isEmpty && history.isEmpty ? nil : now
         return commit
     }
 
@@ -632,7 +663,7 @@ public struct DeliveryStateMachine: Sendable {
     private mutating func wakeTime(at now: Int64) -> Int64? {
         var wake: Int64? = nil
         func consider(_ t: Int64?) { if let t, t < (wake ?? .max) { wake = max(t, now) } }
-        if livePending > 0 || !deletes.isEmpty || droppedInMemory > 0 {
+        if livePending > 0 || !deletes.isEmpty || droppedInMemory > 0 || !history.isEmpty {
             consider(retryAt ?? (pendingSince ?? now) + settings.commitDelay)
         }
         if connected {
@@ -695,8 +726,25 @@ public struct DeliveryStateMachine: Sendable {
             pending.removeAll(keepingCapacity: true)
             settledPending = 0
             pendingCursor = 0
-            if deletes.isEmpty, droppedInMemory == 0 { pendingSince = nil }
+            if deletes.isEmpty, droppedInMemory == 0, history.isEmpty { pendingSince = nil }
         }
+    }
+
+    /// An acknowledged event for the history, written by the next group commit.
+    private mutating func keep(_ event: OutboundEvent) {
+        history.append(event)
+        if pendingSince == nil { pendingSince = clock }
+        enforceHistoryLimit()
+    }
+
+    /// While SQLite cannot be written, the history waits in memory up to `historyHeldLimit`
+    /// events; beyond, the oldest are not kept (the history gets a gap, counted), so a failing
+    /// disk never holds up delivery.
+    private mutating func enforceHistoryLimit() {
+        let excess = history.count - settings.historyHeldLimit
+        guard excess > 0 else { return }
+        history.removeFirst(excess)
+        counters.historySkipped += excess
     }
 
     /// Re-read stored rows from `seq` on (they include an event to publish again).

@@ -1,4 +1,5 @@
-// CloudEvents 1.0 structured JSON mode, exactly as SPEC.md shows it, and back.
+// CloudEvents 1.0 structured JSON mode, exactly as SPEC.md shows it (with `dataschema`, the URI
+// of the type's JSON Schema: EventSchema.swift), and back.
 
 extension Event {
     public func cloudEventJSON() -> String { String(decoding: cloudEventBytes(), as: UTF8.self) }
@@ -15,7 +16,9 @@ extension Event {
         w.string(subject)
         w.raw(",\"time\":\"")
         w.rfc3339(time)
-        w.raw("\",\"datacontenttype\":\"application/json\",\"seq\":")
+        w.raw("\",\"datacontenttype\":\"application/json\"")
+        w.raw(bytes: EventSchema.dataschemaAttribute[type]!)
+        w.raw(",\"seq\":")
         w.number(seq)
         if !clockSynced { w.raw(",\"clocksynced\":false") }
         w.raw(",\"data\":{")

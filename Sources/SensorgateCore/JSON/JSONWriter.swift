@@ -14,6 +14,9 @@ public struct JSONWriter: Sendable {
 
     public mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
+    /// Bytes that are already JSON text.
+    public mutating func raw(bytes text: [UInt8]) { bytes.append(contentsOf: text) }
+
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         // Fast path: most strings (ids, topics, messages) need no escaping and are copied at once.

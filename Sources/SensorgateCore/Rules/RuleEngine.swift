@@ -24,6 +24,8 @@ public struct RuleEngine: Sendable {
         var fired = false
         var raised: [AlertData] = []
         var lastRaise: Int64? = nil
+        /// Times the condition was evaluated (for /metrics).
+        var evaluations = 0
     }
 
     /// A leaf to feed when a device reports: rule, leaf and the device's slot in that leaf.
@@ -209,9 +211,13 @@ public struct RuleEngine: Sendable {
         rules.flatMap(\.raised) + thermostats.flatMap { [$0.staleAlert, $0.maxRunAlert].compactMap { $0 } }
     }
 
+    /// Each rule's name and how often its condition has been evaluated, in config order.
+    public var evaluationCounts: [(rule: String, count: Int)] { rules.map { ($0.config.name, $0.evaluations) } }
+
     // MARK: Evaluation
 
     private mutating func evaluate(rule r: Int, at now: RuleInstant, into out: inout [RuleOutput]) {
+        rules[r].evaluations &+= 1
         let t = now.monotonic
         if rules[r].hasRate { for l in rules[r].leaves.indices { rules[r].leaves[l].expire(at: t) } }
         let (holds, binding) = rules[r].leaves.withUnsafeBufferPointer { leaves in

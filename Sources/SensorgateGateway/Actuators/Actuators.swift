@@ -32,7 +32,10 @@ public final class Actuators {
         commands?.force(.init(topic: topic, payload: Array(payload.utf8), retain: retain, qos: qos))
     }
 
-    public func drive(thermostat: ThermostatConfig, on: Bool) {
+    /// `seq`: the ThermostatCommand event's, named in the log lines.
+    public func drive(thermostat: ThermostatConfig, on: Bool, seq: UInt64? = nil) {
+        var metadata: Logger.Metadata = ["thermostat": "\(thermostat.name)"]
+        if let seq { metadata["seq"] = "\(seq)" }
         switch thermostat.actuator {
         case .mqtt(let topic, let payloadOn, let payloadOff):
             commands?.force(.init(topic: topic, payload: Array((on ? payloadOn : payloadOff).utf8), retain: false, qos: 1,
@@ -48,12 +51,12 @@ public final class Actuators {
                 }
                 try output.set(on)
                 if failing.remove(thermostat.name) != nil {
-                    logger.notice("thermostat \(thermostat.name): \(chip) line \(line) works again", metadata: ["thermostat": "\(thermostat.name)"])
+                    logger.notice("thermostat \(thermostat.name): \(chip) line \(line) works again", metadata: metadata)
                 }
             } catch {
                 lines[key] = nil
                 if failing.insert(thermostat.name).inserted {
-                    logger.error("thermostat \(thermostat.name): cannot drive \(chip) line \(line): \(error)", metadata: ["thermostat": "\(thermostat.name)"])
+                    logger.error("thermostat \(thermostat.name): cannot drive \(chip) line \(line): \(error)", metadata: metadata)
                 }
             }
         }

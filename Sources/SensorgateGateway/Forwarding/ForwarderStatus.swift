@@ -1,26 +1,26 @@
-// What the forwarder's thread tells the rest of the gateway about itself: connected or not,
-// whether the first connection attempt has been made, what the buffer holds, its counters.
-// Written by the forwarder, read by anyone, under a Mutex.
+// What the forwarder's thread tells the rest of the gateway about itself: the link, the buffer,
+// its counters (UplinkStatus), for /status, /healthz and the status page. Written by the
+// forwarder a few times a second at most, read by anyone, under a Mutex.
 
 import SensorgateCore
+import SensorgateRuntime
 import Synchronization
 
 public final class ForwarderStatus: Sendable {
-    public struct Snapshot: Sendable, Equatable {
-        public var connected = false
-        /// At least one connection attempt has been made (succeeded or not).
-        public var attempted = false
-        public var connects = 0
-        /// Events in `buffer.db`.
-        public var stored = 0
-        public var counters = DeliveryStateMachine.Counters()
+    private let state: Mutex<UplinkStatus>
+
+    public init(broker: String = "", maxEvents: Int = 0, maxBytes: Int64 = 0) {
+        var initial = UplinkStatus()
+        initial.broker = broker
+        initial.maxEvents = maxEvents
+        initial.maxBytes = maxBytes
+        state = Mutex(initial)
     }
 
-    private let state = Mutex(Snapshot())
+    /// Beaten by the forwarder's loop each turn (at least once a second), for the watchdog.
+    public let heartbeat = Heartbeat()
 
-    public init() {}
+    public var snapshot: UplinkStatus { state.withLock { $0 } }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
-
-    func update(_ new: Snapshot) { state.withLock { $0 = new } }
+    func update(_ body: (inout UplinkStatus) -> Void) { state.withLock { body(&$0) } }
 }

@@ -5,6 +5,12 @@
 // the SQLite buffer it owns, and reports their results back. All policy is in the machine; the
 // connection, backoff and subscriptions are in the session.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CoreMetrics
 import Logging
 import SensorgateAdapters
 import SensorgateCore
@@ -17,12 +23,15 @@ public struct ForwarderSettings: Sendable {
     public var password: String?
     public var gatewayID: String
     public var buffer: BufferSettings
+    /// Delivered events kept for replays; nil: none.
+    public var history: HistorySettings?
 
-    public init(mqtt: MQTTSettings, password: String?, gatewayID: String, buffer: BufferSettings) {
+    public init(mqtt: MQTTSettings, password: String?, gatewayID: String, buffer: BufferSettings, history: HistorySettings? = nil) {
         self.mqtt = mqtt
         self.password = password
         self.gatewayID = gatewayID
         self.buffer = buffer
+        self.history = history
     }
 
     var statusTopic: String { "\(mqtt.topicPrefix)/\(gatewayID)/status" }
@@ -47,6 +56,7 @@ public struct ForwarderSettings: Sendable {
         var s = DeliveryStateMachine.Settings(mode: buffer.mode, onFull: buffer.onFull, window: mqtt.maxInflight)
         s.saveAfter = buffer.saveAfter.milliseconds
         s.ackTimeout = mqtt.ackTimeout.milliseconds
+        s.keepHistory = history != nil
         return s
     }
 }
@@ -83,12 +93,26 @@ final class MQTTForwarder {
     private var heldSince: Int64? = nil
     /// A backlog being sent after a connect: since when, and how many events it held then.
     private var draining: (since: Int64, count: Int)? = nil
+    private let backlog: LiveBacklog?
     private let logger: Logger
     private let session: MQTTSession
     private var machine: DeliveryStateMachine
     private var layout: MessageLayout
-    /// In-flight publishes: libmosquitto's message id to the event's seq.
-    private var mids: [Int32: UInt64] = [:]
+    /// In-flight publishes: libmosquitto's message id to the event's seq and when it went out
+    /// (ns, monotonic), for the PUBACK latency.
+    private var mids: [Int32: (seq: UInt64, sentAt: UInt64)] = [:]
+    private let metrics: GatewayMetrics
+    /// The machine's counters as last added to the metrics.
+    private var exported = DeliveryStateMachine.Counters()
+    private var exportedConnects = 0
+    private var disconnects = 0
+    private var exportedDisconnects = 0
+    private var statusAt: Int64 = 0
+    private var downSince: Int64? = MQTTSession.now()
+    private var waitingAtDown = 0
+    /// The oldest stored event (seq, time), read from buffer.db at most once a second.
+    private var oldest: (seq: UInt64, time: Timestamp?)? = nil
+    private var oldestCheckedAt: Int64 = 0
     private var commandQueue = CommandQueue()
     private var diskErrors = 0
     private var diskFailing = false
@@ -97,12 +121,17 @@ final class MQTTForwarder {
     private var recordedGeneration: Int64 = -1
     private var recordedAt: Int64 = 0
     private let reserve: DiskReserve?
+    /// The wall clock for the history's `keep`, nil while the host clock is not synchronized
+    /// (checked every 10 s).
+    private var clockSynced = true
+    private var clockCheckedAt: Int64? = nil
 
     init(settings: ForwarderSettings, buffer: OfflineBuffer, record: BufferRecord? = nil, reserve: DiskReserve? = nil,
          inbox: BoundedChannel<OutboundEvent>,
          commands: BoundedChannel<ForwarderCommand>, control: BoundedChannel<ForwarderControl>,
-         status: ForwarderStatus, pressure: Pressure, logger: Logger) {
+         status: ForwarderStatus, pressure: Pressure, metrics: GatewayMetrics, backlog: LiveBacklog? = nil, logger: Logger) {
         self.settings = settings
+        self.metrics = metrics
         self.buffer = buffer
         self.record = record
         self.reserve = reserve
@@ -111,16 +140,39 @@ final class MQTTForwarder {
         self.control = control
         self.status = status
         self.pressure = pressure
+        self.backlog = backlog
         self.logger = logger
         session = MQTTSession(brokers: settings.session, preferPrimaryAfter: settings.preferPrimaryAfter, logger: logger)
         layout = settings.layout
         machine = DeliveryStateMachine(settings: settings.machine, storedCount: buffer.eventCount, storedNewest: buffer.newestSeq)
+        waitingAtDown = buffer.eventCount
+        applyHistory(settings.history)
+    }
+
+    /// Turns the history on or off (off deletes what it held) or changes its limits.
+    private func applyHistory(_ history: HistorySettings?) {
+        do {
+            let deleted = try buffer.setHistory(history.map(HistoryRetention.init))
+            if deleted > 0 { logger.notice("'history' is off: deleted the \(deleted) delivered event(s) it kept") }
+        } catch {
+            logger.error("cannot update the event history in \(buffer.path): \(error)")
+        }
+    }
+
+    private func wallClockForHistory() -> Int64? {
+        let now = MQTTSession.now()
+        if clockCheckedAt.map({ now - $0 >= 10_000 }) ?? true {
+            clockSynced = WallClock.isSynchronized()
+            clockCheckedAt = now
+        }
+        return clockSynced ? WallClock.now().millisecondsSinceEpoch : nil
     }
 
     /// The inbox, the commands and the control channel share one wake-up (Gateway makes them
     /// so): one fd to poll beside the socket, one read to clear it.
     func run() {
         while true {
+            status.heartbeat.beat()
             var now = MQTTSession.now()
             inbox.readable.reset()
             takeControl(at: now)
@@ -157,12 +209,12 @@ final class MQTTForwarder {
                     }
                 case .deadLetter(let event, let reason):
                     do {
-                        try buffer.moveToDeadLetter(event, reason: Int(reason))
+                        try buffer.moveToDeadLetter(event, reason: Int(reason), at: WallClock.now().millisecondsSinceEpoch)
                         logger.error("the broker refused seq \(event.seq) on \(event.topic) \(machine.settings.refusalLimit) times (reason 0x\(String(reason, radix: 16))); moved to the dead-letter table",
-                                     metadata: ["seq": "\(event.seq)", "topic": "\(event.topic)"])
+                                     metadata: Self.metadata(event))
                         machine.deadLettered(seq: event.seq, ok: true, at: now)
                     } catch {
-                        logger.error("cannot move seq \(event.seq) to the dead-letter table: \(error)", metadata: ["seq": "\(event.seq)"])
+                        logger.error("cannot move seq \(event.seq) to the dead-letter table: \(error)", metadata: Self.metadata(event))
                         machine.deadLettered(seq: event.seq, ok: false, at: now)
                     }
                 case .disconnect(let reason):
@@ -185,14 +237,16 @@ final class MQTTForwarder {
                 logger.notice("the buffer is empty again: \(d.count) buffered event(s) sent in \(ms / 1000).\(ms % 1000 / 100) s")
                 draining = nil
             }
-            publishStatus(heldBack: heldBack)
+            publishStatus(force: false, heldBack: heldBack)
             writeRecord(force: false)
             // Events left in the inbox: back as soon as memory has room (an acknowledgement
             // wakes us), and at least every 50 ms to see whether the inbox is filling up.
             let more = heldBack ? machine.memoryRoom.map { $0 > 0 } ?? true : !inbox.isEmpty
             let until = more ? MQTTSession.now() : heldBack ? min(wake ?? .max, MQTTSession.now() + 50) : wake
-            for event in session.poll(wakeFDs: [inbox.readable.fd], until: until) {
-                handle(event)
+            let happened = session.poll(wakeFDs: [inbox.readable.fd], until: until)
+            if !happened.isEmpty {
+                let clock = Self.nanoseconds()
+                for event in happened { handle(event, clock: clock) }
             }
         }
     }
@@ -206,6 +260,7 @@ final class MQTTForwarder {
                 layout = new.layout
                 machine.updateSettings(new.machine)
                 buffer.setLimits(maxEvents: new.buffer.maxEvents, maxBytes: new.buffer.maxBytes, onFull: new.buffer.onFull)
+                applyHistory(new.history)
                 do { try buffer.setSynchronous(new.buffer.sync) } catch { logger.error("cannot change the buffer's sync: \(error)") }
             case .subscriptions(let list):
                 session.setSubscriptions(list)
@@ -227,6 +282,7 @@ final class MQTTForwarder {
     /// (`layout: field`) follow it untracked.
     private func publish(_ batch: [OutboundEvent], at now: Int64) {
         let qos = settings.mqtt.qos
+        let sentAt = Self.nanoseconds()
         for event in batch {
             for message in layout.messages(for: event) {
                 let properties = MQTTProperties(contentType: message.contentType, userProperties: message.userProperties,
@@ -236,14 +292,14 @@ final class MQTTForwarder {
                     connectionLost(at: now)  // the rest of the batch stays in flight until then: it is requeued
                     return
                 }
-                if message.isEvent { mids[mid] = event.seq }
+                if message.isEvent { mids[mid] = (event.seq, sentAt) }
             }
         }
     }
 
     private func commit(_ commit: DeliveryStateMachine.Commit, at now: Int64) {
         do {
-            let result = try buffer.commit(commit)
+            let result = try buffer.commit(commit, now: machine.settings.keepHistory ? wallClockForHistory() : nil)
             machine.committed(result, at: now)
             if diskFailing {
                 diskFailing = false
@@ -279,7 +335,8 @@ final class MQTTForwarder {
         }
     }
 
-    private func handle(_ event: MQTTSession.Event) {
+    /// `clock`: when the poll returned (ns), the PUBACKs' arrival.
+    private func handle(_ event: MQTTSession.Event, clock: UInt64) {
         let now = MQTTSession.now()
         switch event {
         case .connected:
@@ -292,24 +349,91 @@ final class MQTTForwarder {
             machine.connected(at: now)
             _ = session.publish(topic: settings.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
             commandQueue.connected()
+            downSince = nil
+            publishStatus(force: true)
         case .lost:
             connectionLost(at: now)
         case .acknowledged(let mid, let reason):
-            if let seq = mids.removeValue(forKey: mid) { machine.acknowledged(seq: seq, reason: reason, at: now) }
+            if let sent = mids.removeValue(forKey: mid) {
+                metrics.ackLatency.recordNanoseconds(Int64(clock &- sent.sentAt))
+                machine.acknowledged(seq: sent.seq, reason: reason, at: now)
+            }
         }
     }
 
     private func connectionLost(at now: Int64) {
+        if downSince == nil {
+            downSince = now
+            waitingAtDown = waiting
+        }
         guard machine.connected else { return }
         mids.removeAll()
         draining = nil
+        disconnects += 1
         machine.connectionLost(at: now)
+        publishStatus(force: true)
     }
 
-    private func publishStatus(heldBack: Bool = false) {
-        status.update(.init(connected: session.isConnected, attempted: session.attempts > 0, connects: session.connects,
-                            stored: machine.storedCount, counters: machine.counters))
+    /// Events neither acknowledged nor in flight.
+    private var waiting: Int { machine.storedCount + machine.queuedCount + machine.pendingCount }
+
+    /// Tells the gateway about the link and the buffer (at most ten times a second, and at each
+    /// change of the link), and adds what the machine counted since to the metrics.
+    private func publishStatus(force: Bool, heldBack: Bool = false) {
         pressure.set(machine.underPressure || heldBack)
+        backlog?.set(machine.isBackedUp)
+        let now = MQTTSession.now()
+        guard force || now - statusAt >= 100 else { return }
+        statusAt = now
+        if machine.storedCount == 0 {
+            oldest = nil
+        } else if oldest == nil || now - oldestCheckedAt >= 1_000 {
+            oldestCheckedAt = now
+            if let row = try? buffer.oldest(), row.seq != oldest?.seq { oldest = (row.seq, CloudEventTime.parse(row.payload)) }
+        }
+        let c = machine.counters
+        status.update { s in
+            s.connected = session.isConnected
+            s.attempted = session.attempts > 0
+            s.connects = session.connects
+            s.disconnects = disconnects
+            s.downSince = downSince
+            s.inFlight = machine.inflightCount
+            s.waiting = waiting
+            s.waitingAtDown = waitingAtDown
+            s.stored = machine.storedCount
+            s.storedBytes = buffer.byteCount
+            s.oldest = oldest?.time
+            s.maxEvents = settings.buffer.maxEvents
+            s.maxBytes = settings.buffer.maxBytes
+            s.broker = session.broker
+            s.counters = c
+        }
+        let d = metrics.delivery
+        func add(_ counter: CoreMetrics.Counter, _ now: Int, _ before: Int) { if now > before { counter.increment(by: now - before) } }
+        add(d.published, c.published, exported.published)
+        add(d.acknowledged, c.acknowledged, exported.acknowledged)
+        add(d.refused, c.refused, exported.refused)
+        add(d.deadLettered, c.deadLettered, exported.deadLettered)
+        add(d.written, c.saved, exported.saved)
+        add(d.dropped, c.dropped, exported.dropped)
+        add(d.writeFailures, c.commitFailures, exported.commitFailures)
+        add(d.stalls, c.stalls, exported.stalls)
+        add(d.connects, session.connects, exportedConnects)
+        add(d.disconnects, disconnects, exportedDisconnects)
+        exported = c
+        exportedConnects = session.connects
+        exportedDisconnects = disconnects
+        metrics.uplinkUp.record(session.isConnected ? 1 : 0)
+        metrics.inFlight.record(Double(machine.inflightCount))
+        metrics.bufferEvents.record(Double(machine.storedCount))
+        metrics.bufferBytes.record(Double(buffer.byteCount))
+    }
+
+    static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
     /// Tells sensorgate.db how far this buffer has got (see BufferRecord): a later start that
@@ -331,8 +455,35 @@ final class MQTTForwarder {
     private func finish() {
         writeRecord(force: true)
         session.close(final: (settings.statusTopic, "offline"))
-        publishStatus()
+        publishStatus(force: true)
         let c = machine.counters
         logger.notice("forwarder stopped: \(c.acknowledged) acknowledged, \(buffer.eventCount) left in the buffer (\(c.published) published, \(c.saved) buffered, \(c.dropped) dropped, \(c.refused) refused, \(c.deadLettered) dead-lettered, \(session.connects) connection(s), \(diskErrors) buffer write error(s))")
+    }
+}
+
+extension MQTTForwarder {
+    /// An event's seq, device and topic as log metadata (the device is the topic's last level).
+    static func metadata(_ event: OutboundEvent) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["seq": "\(event.seq)", "topic": "\(event.topic)"]
+        if let slash = event.topic.lastIndex(of: "/") { metadata["device"] = "\(event.topic[event.topic.index(after: slash)...])" }
+        return metadata
+    }
+}
+
+/// The `time` of a CloudEvent as the gateway writes it, without parsing the whole object.
+enum CloudEventTime {
+    static func parse(_ payload: [UInt8]) -> Timestamp? {
+        let key = Array("\"time\":\"".utf8)
+        guard payload.count > key.count else { return nil }
+        var i = 0
+        while i + key.count < payload.count {
+            if payload[i] == key[0], Array(payload[i..<(i + key.count)]) == key {
+                let start = i + key.count
+                guard let end = payload[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                return Timestamp(rfc3339: String(decoding: payload[start..<end], as: UTF8.self))
+            }
+            i += 1
+        }
+        return nil
     }
 }

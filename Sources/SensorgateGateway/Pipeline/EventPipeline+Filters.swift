@@ -7,19 +7,12 @@ import Logging
 import SensorgateCore
 
 extension EventPipeline {
-    /// A device that failed and reads again (whether or not a filter lets the reading through).
-    func readingsAgain(_ device: String) {
-        if let failures = failingSinceRemove(device) {
-            logger.notice("\(device): readings again after \(failures) failed read(s)", metadata: ["device": "\(device)"])
-        }
-    }
-
     /// Emits what the filters have due; returns how long until their next deadline (at most a second).
     func tickFiltersIfDue() -> Duration {
         guard let deadline = filters.nextDeadline else { return .seconds(1) }
         if WallClock.bootMilliseconds() >= deadline {
             for due in filters.due(at: WallClock.bootMilliseconds()) {
-                emit(subject: due.device, data: due.value.eventData(location: locations[due.device]), time: due.time, evaluate: true)
+                emitReading(device: due.device, value: due.value, time: due.time)
             }
         }
         guard let next = filters.nextDeadline else { return .seconds(1) }

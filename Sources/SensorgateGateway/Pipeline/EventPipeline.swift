@@ -1,13 +1,16 @@
 // Where adapter output becomes events, on the pipeline's own thread: each reading gets its seq
 // (from SQLite), a UUIDv7 id and a time, is printed, evaluated by the rules and handed to the
 // forwarder; each failure is counted by device and reason and logged once per outage (then at
-// powers of ten). A rule's outputs get their seqs right after their cause. Rule timers fire at
+// powers of ten). Counting is through metric handles made once per device (DeviceTrack), and
+// once a second the pipeline copies its view out to the StatusBoard for /status and the page.
+// A rule's outputs get their seqs right after their cause. Rule timers fire at
 // their deadlines from the same loop, so rules, sequence and rule state have one owner and no
 // lock. The loop takes readings only while the forwarder's inbox has room: a slow broker or disk
 // slows the devices (their sends suspend), never this thread's timers. Readings pass their
 // device's filters first (ReadingFilters; their deadlines fire from the same loop), and every
 // event updates the retained state topics and Home Assistant (StatePublisher).
 
+import CoreMetrics
 import Logging
 import SensorgateAdapters
 import SensorgateCore
@@ -24,10 +27,24 @@ public enum PipelineControl: Sendable {
     case homeAssistant(HomeAssistantMessage)
 }
 
-/// Failures by device and reason, for logs and, later, /metrics.
+/// What the pipeline did, read by the gateway once the pipeline has stopped.
+public struct PipelineSummary: Sendable {
+    public var emitted = 0
+    public var byType: [EventType: Int] = [:]
+    public var nextSeq: UInt64 = 1
+    /// Reads that gave no reading, every device and reason together.
+    public var failedReads = 0
+    /// The same by device and reason, for the summary line.
+    public var failures = FailureCounts()
+    /// Readings a filter held back (delta, throttle), by device and reason.
+    public var heldBack: [String: [FilterChain.Reason: Int]] = [:]
+}
+
+/// Failures by device and reason (the summary line; /metrics has its own counters).
 public struct FailureCounts: Sendable, Equatable {
     public private(set) var byDevice: [String: [FailureReason: Int]] = [:]
 
+    @discardableResult
     public mutating func add(device: String, reason: FailureReason) -> Int {
         let count = (byDevice[device]?[reason] ?? 0) + 1
         byDevice[device, default: [:]][reason] = count
@@ -35,15 +52,6 @@ public struct FailureCounts: Sendable, Equatable {
     }
 
     public var total: Int { byDevice.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
-}
-
-/// What the pipeline did, read by the gateway once the pipeline has stopped.
-public struct PipelineSummary: Sendable {
-    public var emitted = 0
-    public var nextSeq: UInt64 = 1
-    public var failures = FailureCounts()
-    /// Readings a filter held back (delta, throttle), by device and reason.
-    public var heldBack: [String: [FilterChain.Reason: Int]] = [:]
 }
 
 /// Confined to the pipeline thread: made there, used there, never shared.
@@ -56,7 +64,22 @@ final class EventPipeline {
     private var topicPrefix: String
     private var topicTemplate: TopicTemplate
     private let gatewayID: String
-    var locations: [String: String]
+    private let metrics: GatewayMetrics
+    /// nil without an `http` section: nobody reads the view, so it is not copied out.
+    private let board: StatusBoard?
+    /// Configured devices, by position; `trackIndex` finds a device's.
+    private var tracks: [DeviceTrack] = []
+    private var trackIndex: [String: Int] = [:]
+    /// Failures of subjects that are not configured devices (a rule's event without a seq).
+    private var otherFailures: [String: CoreMetrics.Counter] = [:]
+    private var otherFailureCount = 0
+    private var lastSeq: UInt64? = nil
+    private var lastPublish: Int64 = 0
+    /// Rule evaluations already added to the counters, by rule position in the current engine.
+    private var exportedEvaluations: [Int] = []
+    private var ruleCounters: [String: CoreMetrics.Counter] = [:]
+    private var alertCounters: [String: CoreMetrics.Counter] = [:]
+    private var thermostatGauges: [String: (output: Gauge, target: Gauge)] = [:]
     /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
     private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var clockSynced = true
@@ -70,40 +93,43 @@ final class EventPipeline {
     private var nextTick: Int64 = 0
     private var stateErrorLogged = false
     private let console: Bool
-    /// Devices with failures since their last reading: the next reading says they are back.
-    private var failingSince: [String: Int] = [:]
     /// Per-channel filters (offset … heartbeat) and their counts.
     var filters: ReadingFilters
     /// Retained state topics and Home Assistant discovery; nil without a broker.
     var states: StatePublisher?
     var homeAssistant: HomeAssistantSettings?
+    private let emittedLog = EmittedEventLog.shared
 
     init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
-         console: Bool, logger: Logger, commands: BoundedChannel<ForwarderCommand>? = nil) {
+         console: Bool, logger: Logger, metrics: GatewayMetrics, board: StatusBoard? = nil,
+         commands: BoundedChannel<ForwarderCommand>? = nil) {
         self.source = config.gateway.eventSource
         self.state = state
         self.outbox = outbox
         self.actuators = actuators
         self.console = console
         self.logger = logger
+        self.metrics = metrics
+        self.board = board
         self.topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
         self.topicTemplate = config.mqtt?.topicTemplate ?? .standard
         self.gatewayID = config.gateway.id
-        self.locations = Self.locations(of: config)
         self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
         self.filters = ReadingFilters(config: config)
         self.states = StatePublisher(config: config, commands: commands, logger: logger)
         self.homeAssistant = config.homeAssistant
+        updateTracks(config)
     }
 
     // MARK: The loop
 
     /// Runs until `.stop`: readings while the forwarder has room, control messages, rule timers.
     /// `inbox` and `control` share one wake-up (Gateway makes them so).
-    func run(inbox: BoundedChannel<AdapterOutput>, control: BoundedChannel<PipelineControl>) {
+    func run(inbox: BoundedChannel<AdapterOutput>, control: BoundedChannel<PipelineControl>, monitor: PipelineMonitor? = nil) {
         let room = Wakeup()
         startRules()
         while true {
+            monitor?.beat { summary }
             inbox.readable.reset()
             for message in control.take() {
                 switch message {
@@ -116,6 +142,7 @@ final class EventPipeline {
                     states?.flush(at: .max)
                     close()
                     logHeldBack()
+                    publishStatus(at: WallClock.bootMilliseconds())
                     return
                 case .homeAssistant(let message):
                     homeAssistant(message)
@@ -161,14 +188,17 @@ final class EventPipeline {
         apply(rules.start(at: now), at: now)
         states?.announce(rules)
         saveRuleState(at: now)
+        publishStatus(at: now.monotonic)
     }
 
     /// Fires timers that are due; returns how long until the next one may fire (at most a
     /// second, so time windows follow the wall clock closely). Between deadlines it costs one
-    /// clock read, however many readings pass.
+    /// clock read, however many readings pass. Once a second the status is copied out.
     private func tickRulesIfDue() -> Duration {
-        guard rules.hasState else { return .seconds(1) }
         let boot = WallClock.bootMilliseconds()
+        board?.tick(at: boot)
+        if boot - lastPublish >= 1000 { publishStatus(at: boot) }
+        guard rules.hasState else { return .milliseconds(max(1, lastPublish + 1000 - boot)) }
         if boot >= nextTick {
             let now = WallClock.ruleInstant()
             apply(rules.tick(at: now), at: now)
@@ -187,17 +217,26 @@ final class EventPipeline {
         saveRuleState(at: now)
     }
 
-    func apply(_ outputs: [RuleOutput], at now: RuleInstant) {
+    /// `cause`: the event the rules reacted to (nil for timers), named in the log lines.
+    func apply(_ outputs: [RuleOutput], at now: RuleInstant, cause: Event? = nil) {
         guard !outputs.isEmpty else { return }
         for output in outputs {
             switch output {
             case .event(let subject, let data):
-                emit(subject: subject, data: data, time: now.wall, evaluate: false)
-                if case .thermostatCommand(let command) = data, let thermostat = rules.thermostat(named: command.thermostat) {
-                    actuators.drive(thermostat: thermostat, on: command.outputOn)
+                let event = emit(subject: subject, data: data, time: now.wall, evaluate: false)
+                switch data {
+                case .thermostatCommand(let command):
+                    if let thermostat = rules.thermostat(named: command.thermostat) {
+                        actuators.drive(thermostat: thermostat, on: command.outputOn, seq: event?.seq)
+                    }
+                case .alertRaised(let alert): alertCounter(MetricName.alertsRaised, alert.rule).increment()
+                case .alertResolved(let alert): alertCounter(MetricName.alertsResolved, alert.rule).increment()
+                default: break
                 }
             case .publish(let topic, let payload, let retain, let qos):
-                logger.info("rule publish: \(payload.count > 60 ? String(payload.prefix(60)) + "…" : payload) to \(topic)", metadata: ["topic": "\(topic)"])
+                var metadata: Logger.Metadata = ["topic": "\(topic)"]
+                if let cause { metadata["seq"] = "\(cause.seq)"; metadata["device"] = "\(cause.subject)" }
+                logger.info("rule publish: \(payload.count > 60 ? String(payload.prefix(60)) + "…" : payload) to \(topic)", metadata: metadata)
                 actuators.publish(topic: topic, payload: payload, retain: retain, qos: qos)
             }
         }
@@ -218,17 +257,11 @@ final class EventPipeline {
         }
     }
 
-    private static func locations(of config: GatewayConfig) -> [String: String] {
-        var result: [String: String] = [:]
-        for device in config.devices { if let location = device.location { result[device.id] = location } }
-        return result
-    }
-
     /// After a reload: devices and their locations may have changed; the sequence goes on.
     /// Rules that still exist keep their timers and raised alerts; a thermostat whose actuator
     /// did not change keeps its output without a new command.
     private func reconfigure(_ config: GatewayConfig) {
-        locations = Self.locations(of: config)
+        updateTracks(config)
         topicPrefix = config.mqtt?.topicPrefix ?? "sensorgate"
         topicTemplate = config.mqtt?.topicTemplate ?? .standard
         let now = WallClock.ruleInstant()
@@ -239,11 +272,73 @@ final class EventPipeline {
         for problem in next.restoreState(json: state, at: now, elapsed: 0) { logger.warning("\(problem)") }
         let unchanged = Set(config.thermostats.filter { previous[$0.name] == $0.actuator }.map(\.name))
         rules = next
+        exportedEvaluations = []
         apply(rules.resume(at: now, unchanged: unchanged), at: now)
         filters.reconfigure(config)
         homeAssistant = config.homeAssistant
         states?.reconfigure(to: config, rules: rules)
         saveRuleState(at: now)
+        publishStatus(at: now.monotonic)
+    }
+
+    /// One track per configured device, in config order; a device that stays keeps its counts.
+    private func updateTracks(_ config: GatewayConfig) {
+        var kept: [String: DeviceTrack] = [:]
+        for track in tracks { kept[track.status.id] = track }
+        tracks = config.devices.map { device in
+            guard var track = kept.removeValue(forKey: device.id) else { return DeviceTrack(device: device, metrics: metrics) }
+            track.status.location = device.location
+            track.status.type = device.eventType
+            return track
+        }
+        for gone in kept.values { gone.destroy() }
+        trackIndex = [:]
+        for (i, track) in tracks.enumerated() { trackIndex[track.status.id] = i }
+    }
+
+    // MARK: Status
+
+    /// Copies the pipeline's view out for /status and the page, and brings the metrics that
+    /// are read from state (rule evaluations, thermostats, raised alerts) up to date.
+    private func publishStatus(at boot: Int64) {
+        lastPublish = boot
+        guard let board else { return }
+        var status = PipelineStatus()
+        status.devices = tracks.map(\.status)
+        status.thermostats = rules.thermostats.map {
+            ThermostatStatus(name: $0.config.name, device: $0.config.device, mode: $0.mode, target: $0.target, outputOn: $0.outputOn,
+                             celsius: $0.celsius, stale: $0.isStale)
+        }
+        status.alerts = rules.raisedAlerts
+        status.emitted = summary.emitted
+        status.lastSeq = lastSeq
+        board.publish(status)
+
+        for i in tracks.indices { tracks[i].exportLastReading() }
+        let counts = rules.evaluationCounts
+        if exportedEvaluations.count != counts.count { exportedEvaluations = Array(repeating: 0, count: counts.count) }
+        for (i, rule) in counts.enumerated() where rule.count > exportedEvaluations[i] {
+            let counter = ruleCounters[rule.rule] ?? metrics.counter(MetricName.ruleEvaluations, [("rule", rule.rule)])
+            ruleCounters[rule.rule] = counter
+            counter.increment(by: rule.count - exportedEvaluations[i])
+            exportedEvaluations[i] = rule.count
+        }
+        for th in status.thermostats {
+            let gauges = thermostatGauges[th.name] ?? (metrics.gauge(MetricName.thermostatOutput, [("thermostat", th.name)]),
+                                                        metrics.gauge(MetricName.thermostatTarget, [("thermostat", th.name)]))
+            thermostatGauges[th.name] = gauges
+            gauges.output.record(th.outputOn ? 1 : 0)
+            gauges.target.record(th.target)
+        }
+        metrics.alertsActive.record(Double(status.alerts.count))
+    }
+
+    private func alertCounter(_ name: String, _ rule: String) -> CoreMetrics.Counter {
+        let key = name + "\u{0}" + rule
+        if let counter = alertCounters[key] { return counter }
+        let counter = metrics.counter(name, [("rule", rule)])
+        alertCounters[key] = counter
+        return counter
     }
 
     // MARK: Events
@@ -257,7 +352,7 @@ final class EventPipeline {
                                      at: WallClock.bootMilliseconds()) {
                 case .emit(let filtered): value = filtered
                 case .none:
-                    readingsAgain(reading.deviceID)
+                    readingsAgain(reading.deviceID, seq: nil)
                     return
                 case .invalid(let number):
                     countFailure(device: reading.deviceID, reason: .malformed,
@@ -265,33 +360,63 @@ final class EventPipeline {
                     return
                 }
             }
-            if emit(subject: reading.deviceID, data: value.eventData(location: locations[reading.deviceID]), time: reading.time, evaluate: true) {
-                readingsAgain(reading.deviceID)
-            }
+            emitReading(device: reading.deviceID, value: value, time: reading.time)
         case .failure(let device, let reason, let detail):
             countFailure(device: device, reason: reason, detail: detail)
         }
     }
 
-    /// Ends a device's outage; the number of failures it had, nil when it had none.
-    func failingSinceRemove(_ device: String) -> Int? { failingSince.removeValue(forKey: device) }
+    /// A reading (passed by the filters, or due from them) becomes an event of its device; the
+    /// device's track counts it. A reading still queued from a device a reload removed is
+    /// emitted all the same.
+    func emitReading(device: String, value: ReadingValue, time: Timestamp?) {
+        let i = trackIndex[device]
+        let location = i.flatMap { tracks[$0].status.location }
+        guard let event = emit(subject: device, data: value.eventData(location: location), time: time, evaluate: true), let i else { return }
+        tracks[i].record(event)
+        readingsAgain(device, seq: event.seq)
+    }
+
+    /// A device that failed and reads again (whether or not a filter lets the reading through)
+    /// says so once.
+    func readingsAgain(_ device: String, seq: UInt64?) {
+        guard let i = trackIndex[device] else { return }
+        let failures = tracks[i].status.failingFor
+        guard failures > 0 else { return }
+        tracks[i].status.failingFor = 0
+        var metadata: Logger.Metadata = ["device": "\(device)"]
+        if let seq { metadata["seq"] = "\(seq)" }
+        logger.notice("\(device): readings again after \(failures) failed read(s)", metadata: metadata)
+    }
 
     /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
     /// dead sensor does not flood the log.
     func countFailure(device: String, reason: FailureReason, detail: String) {
-        let count = summary.failures.add(device: device, reason: reason)
-        let inOutage = failingSince[device, default: 0]
-        failingSince[device] = inOutage + 1
-        if inOutage == 0 || isPowerOfTen(count) {
+        summary.failedReads += 1
+        summary.failures.add(device: device, reason: reason)
+        let count: Int, firstOfOutage: Bool
+        if let i = trackIndex[device] {
+            firstOfOutage = tracks[i].status.failingFor == 0
+            count = tracks[i].fail(reason, detail: detail)
+        } else {
+            let key = device + "\u{0}" + reason.rawValue
+            let counter = otherFailures[key] ?? metrics.counter(MetricName.readFailures, [("device", device), ("reason", reason.rawValue)])
+            otherFailures[key] = counter
+            counter.increment()
+            otherFailureCount += 1
+            count = otherFailureCount
+            firstOfOutage = count == 1
+        }
+        if firstOfOutage || isPowerOfTen(count) {
             logger.warning("\(device): \(reason.rawValue): \(detail)\(count > 1 ? " (\(count) so far)" : "")",
                            metadata: ["device": "\(device)", "reason": "\(reason.rawValue)"])
         }
     }
 
     /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
-    /// False when it could not be given a seq (counted as a failure).
+    /// nil when it could not be given a seq (counted as a failure).
     @discardableResult
-    func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Bool {
+    func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Event? {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -299,7 +424,7 @@ final class EventPipeline {
         } catch {
             countFailure(device: subject, reason: .sequenceError,
                          detail: "cannot reserve an event sequence number in \(state.database.path): \(error); event not emitted")
-            return false
+            return nil
         }
         if clockCheckedAt.map({ now.millisecondsSinceEpoch - $0 >= 10_000 || now.millisecondsSinceEpoch < $0 }) ?? true {
             let synced = WallClock.isSynchronized()
@@ -316,14 +441,20 @@ final class EventPipeline {
         let event = Event(id: EventID(milliseconds: now.millisecondsSinceEpoch, using: &random), source: source,
                           subject: subject, time: time ?? now, seq: seq, data: data, clockSynced: clockSynced)
         summary.emitted += 1
-        if console { Console.writeError(ConsoleEventLine.line(for: event) + "\n") }
-        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID), payload: event.cloudEventBytes()))
+        summary.byType[event.type, default: 0] += 1
+        lastSeq = seq
+        metrics.events[event.type]?.increment()
+        if console { ConsoleEventLine.log(event, to: logger) }
+        let payload = event.cloudEventBytes()
+        outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID),
+                                    payload: payload, time: event.time.millisecondsSinceEpoch, type: event.type.rawValue, subject: subject))
+        emittedLog?.record(payload)
         states?.event(event, at: WallClock.bootMilliseconds())
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
-            apply(rules.handle(event, at: instant), at: instant)
+            apply(rules.handle(event, at: instant), at: instant, cause: event)
         }
-        return true
+        return event
     }
 
     /// The next seq; on a full disk the state directory's reserve is freed once so the sequence

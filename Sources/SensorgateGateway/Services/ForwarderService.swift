@@ -19,16 +19,18 @@ public struct ForwarderService: Service {
     let control: BoundedChannel<ForwarderControl>
     let status: ForwarderStatus
     let pressure: Pressure
+    let metrics: GatewayMetrics
+    var backlog: LiveBacklog? = nil
     let logger: Logger
 
     public func run() async throws {
-        let (settings, buffer, record, reserve, inbox, commands, control, status, pressure, logger) =
+        let (settings, buffer, record, reserve, inbox, commands, control, status, pressure, metrics, backlog, logger) =
             (self.settings, self.buffer, self.record, self.reserve, self.inbox, self.commands, self.control, self.status,
-             self.pressure, self.logger)
+             self.pressure, self.metrics, self.backlog, self.logger)
         try await withGracefulShutdownHandler {
             try await OwnedThread.run(name: "forwarder") {
                 MQTTForwarder(settings: settings, buffer: buffer, record: record, reserve: reserve, inbox: inbox, commands: commands,
-                              control: control, status: status, pressure: pressure, logger: logger).run()
+                              control: control, status: status, pressure: pressure, metrics: metrics, backlog: backlog, logger: logger).run()
             }
         } onGracefulShutdown: {
             control.force(.stop)

@@ -17,18 +17,22 @@ public struct PipelineService: Service {
     let commands: BoundedChannel<ForwarderCommand>?
     let console: Bool
     let logger: Logger
+    let metrics: GatewayMetrics
+    let board: StatusBoard?
     /// Filled in when the pipeline stops.
     let summary: Locked<PipelineSummary>
+    /// Its heartbeat and live counters, for the status services.
+    let monitor: PipelineMonitor
 
     public func run() async throws {
         let (config, state, inbox, control, console, logger) = (self.config, self.state, self.inbox, self.control, self.console, self.logger)
-        let (outbox, commands) = (self.outbox, self.commands)
+        let (outbox, commands, monitor, metrics, board) = (self.outbox, self.commands, self.monitor, self.metrics, self.board)
         let result = try await withGracefulShutdownHandler {
             try await OwnedThread.run(name: "pipeline") { () -> PipelineSummary in
                 let actuators = Actuators(commands: commands, logger: logger, openLine: GatewayHardware.openOutputLine)
                 let pipeline = EventPipeline(config: config, state: state, outbox: outbox, actuators: actuators,
-                                             console: console, logger: logger, commands: commands)
-                pipeline.run(inbox: inbox, control: control)
+                                             console: console, logger: logger, metrics: metrics, board: board, commands: commands)
+                pipeline.run(inbox: inbox, control: control, monitor: monitor)
                 return pipeline.summary
             }
         } onGracefulShutdown: {

@@ -118,6 +118,24 @@ import SensorgateCore
         }
     }
 
+    /// With a history: every event whose PUBACK the gateway saw is written to it (but those whose
+    /// write was still in memory at a kill -9), and nothing else.
+    @Test(arguments: [BufferSettings.Mode.offline, .always])
+    func theHistoryKeepsEveryAcknowledgedEvent(mode: BufferSettings.Mode) async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...99).array(of: 1...400)) { codes in
+            var settings = Self.settings(mode, .dropOldest)
+            settings.keepHistory = true
+            var sim = Self.play(codes, settings: settings, maxEvents: 1_000_000)
+            sim.advance(1_000)  // the last group commit
+            Self.checkPromises(sim, maxEvents: 1_000_000)
+            let kept = Set(sim.storage.history.keys)
+            #expect(kept.isSubset(of: sim.acknowledged), "kept but never acknowledged: \(kept.subtracting(sim.acknowledged).sorted().prefix(10))")
+            let missing = sim.acknowledged.subtracting(kept).subtracting(sim.unkeptAtCrash)
+            #expect(missing.isEmpty, "acknowledged but not kept: \(missing.sorted().prefix(10))")
+            #expect(sim.machine.counters.historySkipped == 0)
+        }
+    }
+
     /// After a short outage and its drain, mode offline sends new events from memory again:
     /// nothing more is written to the disk while PUBACKs keep up (the window of 5 per tick is
     /// more than the 1-4 events arriving per tick).

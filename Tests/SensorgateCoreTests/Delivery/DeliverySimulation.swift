@@ -14,11 +14,14 @@ struct FakeStorage {
     var deadLetter: [UInt64: Int32] = [:]
     var nextSeq: UInt64? = nil
     var peakRows = 0
+    /// The history table: how often each seq was written to it.
+    var history: [UInt64: Int] = [:]
 
     var newest: UInt64? { rows.keys.max() }
 
     mutating func commit(_ c: DeliveryStateMachine.Commit) -> DeliveryStateMachine.CommitResult? {
         if diskFull { return nil }
+        for e in c.history { history[e.seq, default: 0] += 1 }
         for seq in c.delete { rows[seq] = nil }
         var droppedNew: [UInt64] = []
         for e in c.append {
@@ -67,6 +70,10 @@ struct DeliverySimulation {
     var emitted: [UInt64] = []
     /// Events only in memory when the gateway was killed: the exposure SPEC allows in mode offline.
     var unsavedAtCrash: Set<UInt64> = []
+    /// Acknowledged events whose history write was still in memory at a kill -9.
+    var unkeptAtCrash: Set<UInt64> = []
+    /// Every seq whose PUBACK (success) reached the machine.
+    var acknowledged: Set<UInt64> = []
     /// Events refused at least once (they may arrive out of order, after their retry).
     var refused: Set<UInt64> = []
     /// How often each seq was on the wire when its connection ended, or acknowledged with its
@@ -157,6 +164,7 @@ struct DeliverySimulation {
                 machine.acknowledged(seq: seq, reason: 0x87, at: now)
             } else {
                 received.append(seq)
+                acknowledged.insert(seq)
                 machine.acknowledged(seq: seq, reason: 0, at: now)
             }
         }
@@ -206,6 +214,7 @@ struct DeliverySimulation {
     /// kill -9: memory is gone, the disk stays.
     mutating func crash() {
         unsavedAtCrash.formUnion(machine.unsavedSeqs)
+        unkeptAtCrash.formUnion(machine.historyNotYetWritten)
         for seq in onTheWire + machine.acknowledgedNotYetDeleted { inFlightAtLoss[seq, default: 0] += 1 }
         onTheWire.removeAll()
         reopen()

@@ -48,7 +48,7 @@ import Testing
     @Test func temperatureReadingMatchesTheSpec() throws {
         let event = Event(id: id, source: "sensorgate/pi-livingroom", subject: "cpu", time: time, seq: 42,
                           data: .temperature(celsius: 48.312_000_4, location: "enclosure"))
-        #expect(event.cloudEventJSON() == #"{"specversion":"1.0","id":"0193a8f2-6c1e-7b3a-9f10-2d4c6a8e0b11","source":"sensorgate/pi-livingroom","type":"TemperatureReading","subject":"cpu","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","seq":42,"data":{"celsius":48.312,"location":"enclosure"}}"#)
+        #expect(event.cloudEventJSON() == #"{"specversion":"1.0","id":"0193a8f2-6c1e-7b3a-9f10-2d4c6a8e0b11","source":"sensorgate/pi-livingroom","type":"TemperatureReading","subject":"cpu","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","dataschema":"urn:sensorgate:schema:TemperatureReading:1","seq":42,"data":{"celsius":48.312,"location":"enclosure"}}"#)
         #expect(event.topic(prefix: "sensorgate", gatewayID: "pi-livingroom") == "sensorgate/pi-livingroom/TemperatureReading/cpu")
     }
 

@@ -1,8 +1,8 @@
 import Testing
 @testable import SensorgateCore
 
-/// The reading events beside temperature and motion: their exact JSON, as SPEC.md names the
-/// fields, and back.
+/// The reading events beside temperature and motion: their exact JSON (with the `dataschema` of
+/// their type), as SPEC.md names the fields, and back.
 @Suite struct ReadingEventTests {
     let id = EventID("0193a8f2-6c1e-7b3a-9f10-2d4c6a8e0b11")!
     let time = Timestamp(rfc3339: "2026-11-26T18:52:36.123Z")!
@@ -15,14 +15,14 @@ import Testing
 
     @Test func humidityPressureContactBattery() {
         #expect(json(.humidity(percent: 45.21, location: "living room")) == head
-            + #""type":"HumidityReading","subject":"bme","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","seq":7,"data":{"percent":45.21,"location":"living room"}}"#)
+            + #""type":"HumidityReading","subject":"bme","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","dataschema":"urn:sensorgate:schema:HumidityReading:1","seq":7,"data":{"percent":45.21,"location":"living room"}}"#)
         // 100.913585937 kPa × 10: the conversion's binary noise is rounded away.
         #expect(json(.pressure(hpa: 100.913585937 * 10, location: nil)) == head
-            + #""type":"PressureReading","subject":"bme","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","seq":7,"data":{"hpa":1009.136}}"#)
+            + #""type":"PressureReading","subject":"bme","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","dataschema":"urn:sensorgate:schema:PressureReading:1","seq":7,"data":{"hpa":1009.136}}"#)
         #expect(json(.contact(open: true, location: "hall"), subject: "door") == head
-            + #""type":"ContactChanged","subject":"door","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","seq":7,"data":{"open":true,"location":"hall"}}"#)
+            + #""type":"ContactChanged","subject":"door","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","dataschema":"urn:sensorgate:schema:ContactChanged:1","seq":7,"data":{"open":true,"location":"hall"}}"#)
         #expect(json(.contact(open: false, location: nil), subject: "door").hasSuffix(#""data":{"open":false}}"#))
-        #expect(json(.battery(percent: 97), subject: "garage").hasSuffix(#""type":"BatteryLevel","subject":"garage","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","seq":7,"data":{"percent":97}}"#))
+        #expect(json(.battery(percent: 97), subject: "garage").hasSuffix(#""type":"BatteryLevel","subject":"garage","time":"2026-11-26T18:52:36.123Z","datacontenttype":"application/json","dataschema":"urn:sensorgate:schema:BatteryLevel:1","seq":7,"data":{"percent":97}}"#))
     }
 
     @Test func topicsFollowTheType() {
