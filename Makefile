@@ -21,15 +21,24 @@ TEST_PACKAGES := chromium prometheus python3-pip
 
 all: build
 
-# Installs only what is missing, so repeated runs cost nothing and need no network.
+# Installs only what is missing, so repeated runs cost nothing and need no network. Package lists
+# are fetched once (apt-get update is skipped when they are less than an hour old, so `make test`
+# then `make test-cluster` in CI update once), and a temporary policy-rc.d keeps the services of
+# what is installed (mosquitto, prometheus, rabbitmq-server) from starting: the tests start their own.
 define install_missing
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: no Swift toolchain on PATH; install Swift 6 from swift.org (or swiftly) first" >&2; exit 1; }
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
-		$$sudo apt-get update && \
-		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
+		guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null && $$sudo chmod +x /usr/sbin/policy-rc.d && guard=1; fi; \
+		status=0; \
+		if [ -z "$$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | head -1)" ]; then \
+			$$sudo apt-get update || status=$$?; fi; \
+		[ $$status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing || status=$$?; }; \
+		[ -n "$$guard" ] && $$sudo rm -f /usr/sbin/policy-rc.d; \
+		[ $$status -eq 0 ] || exit $$status; \
 	fi
 endef
 
@@ -45,7 +54,7 @@ PYTHON      ?= python3
 PY_PACKAGES := jsonschema>=4.18,<5 paho-mqtt>=2,<3
 python-deps: test-deps
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: no $(PYTHON) on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import jsonschema, paho.mqtt' 2>/dev/null || { \
+	@$(PYTHON) -c 'import jsonschema, referencing, paho.mqtt.client as m; m.CallbackAPIVersion' 2>/dev/null || { \
 		echo "installing Python packages: $(PY_PACKAGES)"; \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check $(foreach p,$(PY_PACKAGES),'$(p)') \
 		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check --break-system-packages $(foreach p,$(PY_PACKAGES),'$(p)'); }
@@ -96,18 +105,8 @@ test: test-deps python-deps
 CLUSTER_APT := rabbitmq-server python3-venv
 AMQTT       := amqtt==0.12.1
 test-cluster: deps
-	@missing=""; for p in $(CLUSTER_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing system packages:$$missing"; \
-		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
-		guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
-			printf '#!/bin/sh\nexit 101\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null && $$sudo chmod +x /usr/sbin/policy-rc.d && guard=1; fi; \
-		$$sudo apt-get update && \
-		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; status=$$?; \
-		[ -n "$$guard" ] && $$sudo rm -f /usr/sbin/policy-rc.d; \
-		$$sudo systemctl disable rabbitmq-server >/dev/null 2>&1 || true; \
-		[ $$status -eq 0 ] || exit $$status; \
-	fi
+	$(call install_missing,$(CLUSTER_APT))
+	@systemctl disable rabbitmq-server >/dev/null 2>&1 || true
 	@[ -x var/amqtt/bin/amqtt ] || { echo "installing $(AMQTT) into var/amqtt"; \
 		python3 -m venv var/amqtt && var/amqtt/bin/pip install -q "$(AMQTT)"; }
 	$(SWIFT) build --build-tests

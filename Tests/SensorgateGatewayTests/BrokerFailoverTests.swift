@@ -34,7 +34,7 @@ import Testing
             devices:
               - { id: t, adapter: simulated, kind: temperature, interval: 10ms }
             """)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await onFirst.waitFor { $0.seqs.count >= 50 })
         first.stop()
         #expect(await gateway.waitFor { $0.contains("notice connected to 127.0.0.1:\(second.port) (switched from 127.0.0.1:\(first.port)") },
@@ -98,7 +98,7 @@ import Testing
               - { id: t, adapter: simulated, kind: temperature, interval: 5ms }
             """)
         #expect(await consumer.waitUntilSubscribed(port: nodeB, client: ["-V", "mqttv311"]))
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         do {
             #expect(await gateway.waitFor(timeout: 30) { $0.contains("notice connected to 127.0.0.1:\(nodeA)") }, "\(gateway.output)")
             #expect(await consumer.waitFor { $0.seqs.count >= 300 })

@@ -101,7 +101,8 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { withExtendedLifetime((broker, dir)) {} }
         broker.stop()
-        let offline = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port, mode: "structured").path])
+        let offline = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port, mode: "structured").path,
+                                          "--log-level", "debug"])
         #expect(await offline.waitFor { _ in offline.seqs.count >= 20 })
         offline.signal(SIGTERM)
         #expect(await offline.waitForExit() == 0)

@@ -6,8 +6,10 @@ import Testing
 /// emitted event catches a broken one, and the AsyncAPI documents validate against the official
 /// AsyncAPI 3.0 schema.
 @Suite struct ContractTests {
-    static let officialAsyncAPI = TestPaths.packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/asyncapi/asyncapi-3.0.0.schema.json")
+    /// The official AsyncAPI 3.0 JSON Schema (github.com/asyncapi/spec-json-schemas, Apache-2.0,
+    /// its LICENSE beside it), kept in the repository so a fresh clone checks against it offline.
+    static let officialAsyncAPI = TestPaths.packageRoot
+        .appendingPathComponent("Tests/SensorgateGatewayTests/Fixtures/asyncapi/asyncapi-3.0.0.schema.json")
 
     /// Runs a program to completion: (status, stdout and stderr).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {

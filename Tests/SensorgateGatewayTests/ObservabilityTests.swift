@@ -1,4 +1,5 @@
 import Foundation
+import SensorgateGateway
 import Testing
 
 /// Looking into a running gateway (the real binary, a real mosquitto): /metrics checked by
@@ -94,7 +95,7 @@ import Testing
         #expect(first.sum("sensorgate_alerts_raised_total", "rule=\"flaky-seen\"") == 1)
         #expect(first["sensorgate_thermostat_target_celsius{thermostat=\"heater\"}"] == 20)
         #expect(first.sum("sensorgate_publish_ack_latency_seconds_count") >= 20)
-        #expect(first["sensorgate_build_info{swift=\"6.3\",version=\"0.12.0\"}"] == 1 || first.sum("sensorgate_build_info") == 1)
+        #expect(first["sensorgate_build_info{swift=\"6.3\",version=\"\(SensorgateVersion.current)\"}"] == 1 || first.sum("sensorgate_build_info") == 1)
         #expect((first["sensorgate_process_start_time_seconds"] ?? 0) > 1_700_000_000)
         // Never a reading's value as a label: every label is one of these.
         let labels = Set(first.values.keys.flatMap { key -> [String] in
@@ -214,7 +215,7 @@ import Testing
         #expect(await subscriber.waitFor { $0.seqs.count >= 60 })
         let status = try #require(try await HTTPGet.get(port: http, "/status?history=1").json)
         #expect(status["gateway"] as? String == "obs")
-        #expect(status["version"] as? String == "0.12.0")
+        #expect(status["version"] as? String == SensorgateVersion.current)
         #expect((status["uptime_seconds"] as? Int ?? -1) >= 0)
         let devices = try #require(status["devices"] as? [[String: Any]])
         #expect(devices.map { $0["id"] as? String } == ["living", "flaky", "hall"])
@@ -346,7 +347,7 @@ import Testing
                 then:
                   - publish: { topic: hall/light/set, payload: "ON" }
             """)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("readings again after") && $0.contains("rule publish:") })
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
@@ -358,10 +359,10 @@ import Testing
         func event(_ seq: String) -> String? { lines.first { $0.hasSuffix("  #\(seq)") } }
         let recovery = try #require(lines.first { $0.contains("flaky: readings again after") })
         let recoverySeq = try #require(seq(in: recovery))
-        #expect(event(recoverySeq)?.contains("  flaky        TemperatureReading ") == true, "\(recovery)")
+        #expect(event(recoverySeq)?.contains(" flaky        TemperatureReading ") == true, "\(recovery)")
         let publish = try #require(lines.first { $0.contains("rule publish: ON to hall/light/set") })
         let publishSeq = try #require(seq(in: publish))
-        #expect(event(publishSeq)?.contains("  hall         MotionDetected ") == true, "\(publish)")
+        #expect(event(publishSeq)?.contains(" hall         MotionDetected ") == true, "\(publish)")
     }
 
     static func waitForReason(_ port: Int, _ reason: String, timeout: Double = 30) async -> Bool {

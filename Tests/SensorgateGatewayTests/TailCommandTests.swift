@@ -20,7 +20,8 @@ import Testing
         defer { withExtendedLifetime(broker) {} }
         let dir = try TemporaryDirectory()
         let config = try Self.config(dir, port: broker.port)
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        // At debug a gateway whose stderr is a pipe prints its event lines, read by `seqs`.
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         let tail = try GatewayProcess(["tail", "--config", config.path, "--device", "room-*", "--type", "TemperatureReading"])
         #expect(await tail.waitFor { $0.components(separatedBy: "TemperatureReading").count > 10 })
         tail.signal(SIGINT)

@@ -49,7 +49,8 @@ struct GatewayHealth: Sendable {
         let status = forwarder?.snapshot
         var uplink = Uplink.none
         if let status, let mqtt = config.value.mqtt {
-            let broker = "\(mqtt.host):\(mqtt.port)"
+            // The broker the forwarder is on (after a failover, not the first of the list).
+            let broker = status.broker.isEmpty ? "\(mqtt.host):\(mqtt.port)" : status.broker
             uplink = status.connected ? .connected(broker) : status.connects == 0 ? .connecting(broker) : .down(broker)
         }
         return Snapshot(at: now, pipeline: pipeline.summary, stored: status?.stored ?? 0, uplink: uplink)

@@ -78,7 +78,7 @@ public final class GatewayMetrics: Sendable {
 
 /// What build this is, for `sensorgate_build_info` and /status.
 public enum BuildInfo {
-    public static let version = "0.12.0"
+    public static var version: String { SensorgateVersion.current }
     public static var swiftVersion: String {
         #if compiler(>=6.4)
         "6.4+"

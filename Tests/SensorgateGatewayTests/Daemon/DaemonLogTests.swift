@@ -141,6 +141,7 @@ import SensorgateCore
             .replacingOccurrences(of: "state_dir: ../var/demo", with: "state_dir: ./state")
             .replacingOccurrences(of: "18830", with: "\(broker.port)")
             .replacingOccurrences(of: "fail_rate: 0.05", with: "fail_rate: 0.3")
+            .replacingOccurrences(of: "127.0.0.1:9180", with: "127.0.0.1:\(try Broker.freePort())")  // a running demo may hold 9180
         let config = try dir.write("demo.yaml", demo)
         let gateway = try GatewayProcess(["run", "--config", config.path, "--summary-interval", "4s"])
         await pause(13)

@@ -135,8 +135,8 @@ import SensorgateCore
 }
 
 extension GatewayProcess {
-    /// SIGTERM until it exits: the start line is logged before the signal service listens, and
-    /// until then the gateway ignores SIGTERM (SIG_IGN, so a signal in that window is lost).
+    /// SIGTERM until it exits (a signal during start-up is recorded and carried out once the
+    /// signal service listens; repeating it costs nothing and bounds the wait).
     func terminateDuringStartup() async -> Int32 {
         for _ in 0..<20 where process.isRunning {
             signal(SIGTERM)
