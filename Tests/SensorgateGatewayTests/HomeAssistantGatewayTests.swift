@@ -131,6 +131,50 @@ import Testing
         #expect(await gateway.waitForExit() == 0)
     }
 
+    /// /status (and so the status page) shows every channel of a device with several: a
+    /// BME280's three, a z2m contact's state in words beside its battery.
+    @Test func statusShowsEveryChannelOfADevice() async throws {
+        let broker = try Broker()
+        let subscriber = try Subscriber(port: broker.port)
+        defer { withExtendedLifetime((broker, subscriber)) {} }
+        let dir = try TemporaryDirectory()
+        let http = try Broker.freePort()
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: s-gw, state_dir: ./state, profiles_dir: \(TestPaths.packageRoot.appendingPathComponent("Devices").path) }
+            mqtt: { url: "mqtt://127.0.0.1:\(broker.port)" }
+            http: { listen: "127.0.0.1:\(http)" }
+            devices:
+              - { id: bme, profile: bme280, path: "\(Self.sys)/bus/iio/devices/iio:device0", interval: 200ms, location: living room }
+              - { id: window, profile: zigbee2mqtt-contact, topic: zigbee2mqtt/window }
+            """)
+        let gateway = try GatewayProcess(["run", "--config", config.path])
+        #expect(await subscriber.waitFor { s in s.events.contains { $0.topic == "sensorgate/s-gw/PressureReading/bme" } })
+        try Self.publish(port: broker.port, "zigbee2mqtt/window", #"{"contact":false,"battery":88}"#)
+        #expect(await subscriber.waitFor { s in s.events.contains { $0.topic == "sensorgate/s-gw/BatteryLevel/window" } })
+        await pause(1.2)  // the board is copied out once a second
+        let status = try #require(try await HTTPGet.get(port: http, "/status").json)
+        let devices = (status["devices"] as? [[String: Any]]) ?? []
+        let bme = try #require(devices.first { $0["id"] as? String == "bme" })
+        #expect(bme["type"] as? String == "TemperatureReading")
+        #expect(bme["value"] as? Double == 21.34)
+        #expect(bme["unit"] as? String == "°C")
+        let channels = (bme["channels"] as? [[String: Any]]) ?? []
+        let byType = Dictionary(uniqueKeysWithValues: channels.compactMap { c in (c["type"] as? String).map { ($0, c) } })
+        #expect(Set(byType.keys) == ["TemperatureReading", "HumidityReading", "PressureReading"])
+        #expect(byType["HumidityReading"]?["value"] as? Double == 45.21)
+        #expect(byType["HumidityReading"]?["unit"] as? String == "%RH")
+        #expect(byType["PressureReading"]?["value"] as? Double == 1009.136)
+        #expect(byType["PressureReading"]?["text"] as? String == "1009.136 hPa")
+        let window = try #require(devices.first { $0["id"] as? String == "window" })
+        #expect(window["type"] as? String == "ContactChanged")
+        #expect(window["text"] as? String == "open")
+        #expect(window["value"] is NSNull)
+        let windowChannels = ((window["channels"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }
+        #expect(Set(windowChannels) == ["open", "88 % battery"])
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0)
+    }
+
     @Test func filtersHoldSteadyReadingsBackAndCountThem() async throws {
         let broker = try Broker()
         let subscriber = try Subscriber(port: broker.port)

@@ -289,6 +289,7 @@ final class EventPipeline {
             guard var track = kept.removeValue(forKey: device.id) else { return DeviceTrack(device: device, metrics: metrics) }
             track.status.location = device.location
             track.status.type = device.eventType
+            track.status.channels.removeAll { !device.eventTypes.contains($0.type) }
             return track
         }
         for gone in kept.values { gone.destroy() }
