@@ -114,7 +114,7 @@ import Testing
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
         #expect(subscriber.lines.contains("sensorgate/ha-gw/status offline"))
-        gateway = try GatewayProcess(["run", "--config", config.path])
+        gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])  // event lines are logged at debug
         #expect(await gateway.waitFor { $0.contains("ThermostatCommand  output") && $0.contains("target 23.5 °C") })
 
         // A reload without the window: its entities and states go.
