@@ -375,6 +375,8 @@ final class EventPipeline {
         let location = i.flatMap { tracks[$0].status.location }
         guard let event = emit(subject: device, data: value.eventData(location: location), time: time, evaluate: true), let i else { return }
         tracks[i].record(event)
+        // A device's first value is shown at once, not up to a second later.
+        if tracks[i].status.readings == 1 { lastPublish = 0 }
         readingsAgain(device, seq: event.seq)
     }
 
