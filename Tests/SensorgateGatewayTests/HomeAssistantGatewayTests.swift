@@ -177,19 +177,31 @@ import Testing
 
     @Test func filtersHoldSteadyReadingsBackAndCountThem() async throws {
         let broker = try Broker()
+        let http = try Broker.freePort()
         let subscriber = try Subscriber(port: broker.port)
         defer { withExtendedLifetime((broker, subscriber)) {} }
         let dir = try TemporaryDirectory()
         let config = try dir.write("gateway.yaml", """
             gateway: { id: f-gw, state_dir: ./state }
             mqtt: { url: "mqtt://127.0.0.1:\(broker.port)" }
+            http: { listen: "127.0.0.1:\(http)" }
             devices:
               - { id: steady, adapter: simulated, kind: temperature, interval: 50ms, start: 20, step: 0, offset: 1.25, round: 1, delta: 0.5, heartbeat: 1s }
               - { id: busy, adapter: simulated, kind: temperature, interval: 20ms, seed: 3, throttle: 500ms }
               - { id: fast, adapter: simulated, kind: temperature, interval: 20ms, seed: 4 }
             """)
         let gateway = try GatewayProcess(["run", "--config", config.path])
-        await pause(3.2)
+        let started = Date()
+        await pause(2)
+        // /metrics counts what the filters held back, by device and reason.
+        let samples = try await ObservabilityTests.scrape(http) {
+            $0.sum("sensorgate_filtered_readings_total", "device=\"steady\"", "reason=\"delta\"") > 0
+                && $0.sum("sensorgate_filtered_readings_total", "device=\"busy\"", "reason=\"throttle\"") > 0
+        }
+        #expect(samples.sum("sensorgate_filtered_readings_total", "device=\"steady\"", "reason=\"delta\"") > 0)
+        #expect(samples.sum("sensorgate_filtered_readings_total", "device=\"busy\"", "reason=\"throttle\"") > 0)
+        #expect(samples.sum("sensorgate_filtered_readings_total", "device=\"fast\"") == 0)
+        await pause(max(0, 3.2 - Date().timeIntervalSince(started)))
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
         let steady = subscriber.events.filter { $0.topic == "sensorgate/f-gw/TemperatureReading/steady" }

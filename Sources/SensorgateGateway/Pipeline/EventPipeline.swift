@@ -80,6 +80,9 @@ final class EventPipeline {
     private var ruleCounters: [String: CoreMetrics.Counter] = [:]
     private var alertCounters: [String: CoreMetrics.Counter] = [:]
     private var thermostatGauges: [String: (output: Gauge, target: Gauge)] = [:]
+    /// Readings held back by filters already added to the counters, by device and reason.
+    private var exportedHeld: [String: [FilterChain.Reason: Int]] = [:]
+    private var heldCounters: [String: CoreMetrics.Counter] = [:]
     /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
     private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var clockSynced = true
@@ -332,6 +335,15 @@ final class EventPipeline {
             gauges.target.record(th.target)
         }
         metrics.alertsActive.record(Double(status.alerts.count))
+        for (device, byReason) in filters.held {
+            for (reason, count) in byReason where count > exportedHeld[device]?[reason] ?? 0 {
+                let key = device + "\u{0}" + reason.rawValue
+                let counter = heldCounters[key] ?? metrics.counter(MetricName.heldBack, [("device", device), ("reason", reason.rawValue)])
+                heldCounters[key] = counter
+                counter.increment(by: count - (exportedHeld[device]?[reason] ?? 0))
+                exportedHeld[device, default: [:]][reason] = count
+            }
+        }
     }
 
     private func alertCounter(_ name: String, _ rule: String) -> CoreMetrics.Counter {
