@@ -34,7 +34,7 @@ import Testing
         let message = MessageLayout(protocolV5: true, cloudEvents: .binary).messages(for: row)[0]
         #expect(String(decoding: message.payload, as: UTF8.self) == #"{"celsius":21.875,"location":"living \"room\""}"#)
         #expect(message.contentType == "application/json")
-        #expect(message.userProperties.map(\.name) == ["specversion", "id", "source", "type", "subject", "time", "seq", "clocksynced"])
+        #expect(message.userProperties.map(\.name) == ["specversion", "id", "source", "type", "subject", "time", "dataschema", "seq", "clocksynced"])
         let byName = Dictionary(uniqueKeysWithValues: message.userProperties.map { ($0.name, $0.value) })
         #expect(byName["specversion"] == "1.0")
         #expect(byName["source"] == "sensorgate/pi")
