@@ -115,7 +115,8 @@ public enum Discovery {
             switch channel.type {
             case .humidityReading: profile = "iio-humidity"
             case .pressureReading: profile = "iio-pressure"
-            default: profile = channel.file.hasSuffix("_raw") ? "iio-temp-raw" : "iio-temp"
+            case .temperatureReading, .motionDetected, .contactChanged, .batteryLevel, .alertRaised, .alertResolved, .thermostatCommand:
+                profile = channel.file.hasSuffix("_raw") ? "iio-temp-raw" : "iio-temp"
             }
             let suffix = channel.type == .temperatureReading ? "temp" : channel.type.channelName
             return Found(id: identifier("\(name)-\(suffix)"), adapter: "sysfs", profile: profile,

@@ -80,7 +80,8 @@ extension SysfsAdapter: RegisteredAdapter {
         switch attribute.event {
         case .humidityReading: return iio ? "iio-humidity" : "hwmon-humidity"
         case .pressureReading: return "iio-pressure"
-        default: return iio ? "iio-temp" : "hwmon-temp"
+        case .temperatureReading, .motionDetected, .contactChanged, .batteryLevel, .alertRaised, .alertResolved, .thermostatCommand:
+            return iio ? "iio-temp" : "hwmon-temp"
         }
     }
 

@@ -286,7 +286,7 @@ extension ConfigLoading {
         switch event {
         case .humidityReading, .batteryLevel: return "[0, 100]"
         case .pressureReading: return "[300, 1100]"
-        default: return "[-55, 125]"
+        case .temperatureReading, .motionDetected, .contactChanged, .alertRaised, .alertResolved, .thermostatCommand: return "[-55, 125]"
         }
     }
 }

@@ -98,7 +98,9 @@ public enum HomeAssistantDiscovery {
                     fields["payload_on"] = .string("ON")
                     fields["payload_off"] = .string("OFF")
                     add("binary_sensor", object, entity(fields, device: haDevice))
-                default:
+                case .alertRaised, .alertResolved, .thermostatCommand:
+                    continue  // not readings: no device makes them
+                case .temperatureReading, .humidityReading, .pressureReading, .batteryLevel:
                     guard let sensor = sensorClass(type) else { continue }
                     fields["name"] = .string(sensor.name)
                     fields["device_class"] = .string(sensor.deviceClass)
@@ -176,7 +178,7 @@ public enum HomeAssistantDiscovery {
         case .humidityReading: return ("Humidity", "humidity", "%", 0)
         case .pressureReading: return ("Pressure", "atmospheric_pressure", "hPa", 1)
         case .batteryLevel: return ("Battery", "battery", "%", 0)
-        default: return nil
+        case .motionDetected, .contactChanged, .alertRaised, .alertResolved, .thermostatCommand: return nil
         }
     }
 

@@ -48,7 +48,7 @@ public enum ReadingValue: Sendable, Equatable {
         case .humidityReading: return .humidity(percent: value)
         case .pressureReading: return .pressure(hpa: value)
         case .batteryLevel: return .battery(percent: value)
-        default: return nil
+        case .motionDetected, .contactChanged, .alertRaised, .alertResolved, .thermostatCommand: return nil
         }
     }
 

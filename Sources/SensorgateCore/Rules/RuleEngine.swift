@@ -147,10 +147,11 @@ public struct RuleEngine: Sendable {
             devices[d].lastSeen = t
             for feed in feeds[d] { rules[feed.rule].leaves[feed.leaf].motion(slot: feed.slot, at: t) }
         case .humidity(let value, _), .pressure(let value, _), .battery(let value):
-            switch event.data {
-            case .humidity: devices[d].humidity = value
-            case .pressure: devices[d].pressure = value
-            default: devices[d].battery = value
+            switch event.type {
+            case .humidityReading: devices[d].humidity = value
+            case .pressureReading: devices[d].pressure = value
+            case .batteryLevel: devices[d].battery = value
+            case .temperatureReading, .motionDetected, .contactChanged, .alertRaised, .alertResolved, .thermostatCommand: break
             }
             devices[d].lastSeen = t
             for feed in feeds[d] { rules[feed.rule].leaves[feed.leaf].level(event.type, value, slot: feed.slot, at: t) }
@@ -158,7 +159,7 @@ public struct RuleEngine: Sendable {
             devices[d].contactOpen = open
             devices[d].lastSeen = t
             for feed in feeds[d] { rules[feed.rule].leaves[feed.leaf].contact(open: open, slot: feed.slot, at: t) }
-        default:
+        case .alertRaised, .alertResolved, .thermostatCommand:
             return []
         }
         for r in rulesByDevice[d] { evaluate(rule: r, at: now, into: &out) }

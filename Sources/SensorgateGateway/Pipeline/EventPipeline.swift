@@ -234,7 +234,7 @@ final class EventPipeline {
                     }
                 case .alertRaised(let alert): alertCounter(MetricName.alertsRaised, alert.rule).increment()
                 case .alertResolved(let alert): alertCounter(MetricName.alertsResolved, alert.rule).increment()
-                default: break
+                case .temperature, .motion, .humidity, .pressure, .contact, .battery: break  // rules emit no readings
                 }
             case .publish(let topic, let payload, let retain, let qos):
                 var metadata: Logger.Metadata = ["topic": "\(topic)"]

@@ -140,7 +140,9 @@ final class StatePublisher {
             guard let t = readingTopics[event.subject]?[.motionDetected] else { return }
             // A pulse, not a state: not retained, not asserted again after a reconnect.
             commands.force(ForwarderCommand(topic: t.topic, payload: Array("ON".utf8), retain: false, qos: qos))
-        default:
+        case .alertRaised, .alertResolved:
+            return  // an alert of a rule without a state topic (a thermostat's own alerts have theirs above)
+        case .temperature, .humidity, .pressure, .contact, .battery:
             guard let value = event.data.readingValue, let t = readingTopics[event.subject]?[value.eventType] else { return }
             let payload = Array(value.stateText.utf8)
             if value.number != nil, let sent = sentAt[t.topic], now - sent < Self.numericInterval {
