@@ -105,7 +105,8 @@ public struct EventSchema: Sendable, Equatable {
 
     /// The event contract as a whole (the AsyncAPI document's `info.version`): the major number
     /// moves with any schema's major version, the minor with additive changes.
-    public static let contractVersion = "1.0.0"
+    /// 1.1: HumidityReading, PressureReading, ContactChanged and BatteryLevel (new types: additive).
+    public static let contractVersion = "1.1.0"
 
     /// Versions still published beside the current ones during their deprecation period.
     public static let previous: [EventSchema] = []
