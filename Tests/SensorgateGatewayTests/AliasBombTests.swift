@@ -29,7 +29,8 @@ import Testing
     @Test func sighupWithABombKeepsTheRunningConfigAndTheProcessSmall() async throws {
         let dir = try TemporaryDirectory()
         let config = try GatewayProcessTests.config(in: dir, devices: "  - { id: before, adapter: simulated, kind: temperature, interval: 20ms }")
-        let gateway = try GatewayProcess(["run", "--config", config.path])
+        // At debug, so its event lines show that the old devices keep running.
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
         #expect(await gateway.waitFor { $0.contains("before ") })
         let peakBefore = try #require(gateway.statusKB("VmHWM"))
 

@@ -58,7 +58,7 @@ import SensorgateCore
             devices:
             \((0..<4).map { "  - { id: f\($0), adapter: simulated, kind: temperature, interval: 0s }" }.joined(separator: "\n"))
             """)
-        let filler = try GatewayProcess(["run", "--config", filled.path])
+        let filler = try GatewayProcess(["run", "--config", filled.path, "--log-level", "debug"])
         #expect(await filler.waitFor(timeout: 30) { $0.contains("#50000") })
         filler.signal(SIGTERM)
         #expect(await filler.waitForExit(timeout: 30) == 0)
@@ -164,7 +164,10 @@ import SensorgateCore
         defer { withExtendedLifetime((broker, subscriber)) {} }
         let dir = try TemporaryDirectory()
         let config = try MQTTForwardingTests.config(dir, port: broker.port, interval: "5ms")
-        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "notice"])
+        // Without the contract tests' event log (make test's SENSORGATE_EMITTED_EVENTS), which
+        // would count as the gateway's own writes.
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "notice"],
+                                         environment: ["SENSORGATE_EMITTED_EVENTS": ""])
         let pid = gateway.process.processIdentifier
         /// Bytes the gateway has caused to be written to storage (not to sockets or stderr).
         func written() -> Int {

@@ -1,4 +1,5 @@
 import Foundation
+import SensorgateGateway
 import Testing
 
 /// The gateway against a real mosquitto: forwarding, outages, kill -9, `mode: always`, buffer limits.
@@ -26,6 +27,11 @@ import Testing
         let dir = try TemporaryDirectory()
         let gateway = try GatewayProcess(["run", "--config", try Self.config(dir, port: broker.port).path, "--log-level", "debug"])
         #expect(await subscriber.waitFor { $0.seqs.count >= 30 })
+        // The retained status: `online`, and with MQTT 5 the running version as a user property.
+        let (statusCode, status) = try await runSensorgate(
+            ["-p", String(broker.port), "-V", "mqttv5", "-t", "sensorgate/test-gw/status", "-C", "1", "-W", "10", "-F", "%p %P"],
+            executable: URL(fileURLWithPath: "/usr/bin/mosquitto_sub"))
+        #expect(statusCode == 0 && status == "online version:\(SensorgateVersion.current)\n", "\(status)")
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
         let printed = gateway.seqs

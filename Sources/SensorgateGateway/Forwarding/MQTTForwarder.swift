@@ -347,7 +347,9 @@ final class MQTTForwarder {
                 draining = (now, stored)
             }
             machine.connected(at: now)
-            _ = session.publish(topic: settings.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
+            // The payload stays `online` (the contract); with MQTT 5 it also says which version runs.
+            _ = session.publish(topic: settings.statusTopic, payload: Array("online".utf8), qos: 1, retain: true,
+                                properties: MQTTProperties(userProperties: [UserProperty(name: "version", value: SensorgateVersion.current)]))
             commandQueue.connected()
             downSince = nil
             publishStatus(force: true)
