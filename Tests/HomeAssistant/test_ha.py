@@ -171,7 +171,9 @@ class Gateway:
 
     def start(self):
         out = open(self.logfile, "a")
-        self.proc = subprocess.Popen([self.binary, "run", "--config", self.config], stdout=out, stderr=subprocess.STDOUT)
+        # At debug: the test reads the ThermostatCommand's event line, which a daemon logs only there.
+        self.proc = subprocess.Popen([self.binary, "run", "--config", self.config, "--log-level", "debug"],
+                                     stdout=out, stderr=subprocess.STDOUT)
         log(f"gateway pid {self.proc.pid}")
 
     def stop(self):
