@@ -178,3 +178,15 @@ fuzz: deps
 clean:
 	$(SWIFT) package clean
 	rm -rf .build/deb sensorgate_*.deb
+
+# Against a real Home Assistant Core (2025.4.4, installed once into var/hass/venv from PyPI, a few
+# minutes; then cached): discovery, states and units, availability, climate commands, HA restarts.
+# About a minute with the venv in place. Needs Python 3.13 (pyenv's on these machines).
+.PHONY: test-ha ha-screenshot
+test-ha: build
+	Tests/HomeAssistant/run.sh $(BIN_DIR)/sensorgate
+
+# The same run, then docs/home-assistant-{1,2}.png: HA's device pages in headless Chromium.
+ha-screenshot: build
+	@command -v chromium >/dev/null 2>&1 || { echo "ha-screenshot needs Debian's chromium (apt-get install chromium)" >&2; exit 1; }
+	Tests/HomeAssistant/run.sh $(BIN_DIR)/sensorgate --screenshot docs/home-assistant

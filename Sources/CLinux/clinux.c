@@ -155,6 +155,14 @@ int sg_gpio_set_value(int line_fd, int value) {
     return 0;
 }
 
+int sg_gpio_get_value(int line_fd) {
+    struct gpio_v2_line_values v;
+    memset(&v, 0, sizeof v);
+    v.mask = 1;
+    if (ioctl(line_fd, GPIO_V2_LINE_GET_VALUES_IOCTL, &v) != 0) return -errno;
+    return (int)(v.bits & 1);
+}
+
 int sg_eventfd(void) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return fd < 0 ? -errno : fd;

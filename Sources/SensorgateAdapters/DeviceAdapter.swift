@@ -4,12 +4,10 @@ import SensorgateCore
 import SensorgateRuntime
 import Synchronization
 
-/// A device's reading, before the gateway gives it an id, a seq and a time.
+/// A device's reading, before the gateway gives it an id, a seq and a time. Several channels of
+/// one device send one reading each, told apart by the value's type.
 public struct Reading: Sendable, Equatable {
-    public enum Value: Sendable, Equatable {
-        case temperature(celsius: Double)
-        case motion
-    }
+    public typealias Value = ReadingValue
 
     public var deviceID: String
     public var value: Value
@@ -30,12 +28,14 @@ public enum AdapterOutput: Sendable, Equatable {
 
     /// Maps a parser's outcome for `deviceID` to what the gateway receives; nil for `idle`.
     public static func from(_ outcome: ReadingOutcome, deviceID: String, time: Timestamp? = nil) -> AdapterOutput? {
-        switch outcome {
-        case .reading(let celsius): return .reading(Reading(deviceID: deviceID, value: .temperature(celsius: celsius), time: time))
-        case .motion: return .reading(Reading(deviceID: deviceID, value: .motion, time: time))
-        case .idle: return nil
-        default: return .failure(deviceID: deviceID, reason: outcome.failureReason ?? .malformed, detail: outcome.detail)
-        }
+        if let value = outcome.readingValue { return .reading(Reading(deviceID: deviceID, value: value, time: time)) }
+        if outcome == .idle { return nil }
+        return .failure(deviceID: deviceID, reason: outcome.failureReason ?? .malformed, detail: outcome.detail)
+    }
+
+    /// Every channel's outcome of one input.
+    public static func from(_ outcomes: [ReadingOutcome], deviceID: String, time: Timestamp? = nil) -> [AdapterOutput] {
+        outcomes.compactMap { from($0, deviceID: deviceID, time: time) }
     }
 
     public var deviceID: String {

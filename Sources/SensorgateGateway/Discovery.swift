@@ -1,6 +1,10 @@
 // `sensorgate discover`: looks through sysfs for the sensors a board has (thermal zones, hwmon
 // and 1-Wire thermometers, IIO temperature channels), its GPIO chips and serial ports, and
-// writes a `devices:` block with the right profiles, ready to paste into a config.
+// writes a `devices:` block with the right profiles, ready to paste into a config. A sensor with
+// several channels (a BME280's temperature, humidity and pressure) is one device whose note
+// lists each channel found.
+
+import SensorgateCore
 
 public enum Discovery {
     public struct Found: Sendable {
@@ -39,6 +43,13 @@ public enum Discovery {
                                    settings: [("path", sys + "/class/hwmon/\(hwmon)/\(input)")],
                                    note: "hwmon \(hwmon) (\(name)) \(channel): \(reading(text("/class/hwmon/\(hwmon)/\(input)"), milli: true))"))
             }
+            // Humidity channels (sht3x, htu21, si7020 and the like), in milli-percent.
+            for input in list("/class/hwmon/\(hwmon)") where input.hasPrefix("humidity") && input.hasSuffix("_input") {
+                let channel = String(input.dropLast(6))
+                found.append(Found(id: identifier("\(name)-\(channel)"), adapter: "sysfs", profile: "hwmon-humidity",
+                                   settings: [("path", sys + "/class/hwmon/\(hwmon)/\(input)")],
+                                   note: "hwmon \(hwmon) (\(name)) \(channel): \(show(text("/class/hwmon/\(hwmon)/\(input)"), .humidityReading, .millipercent)) now"))
+            }
         }
         for slave in list("/bus/w1/devices") where slave.count > 3 && slave.dropFirst(2).hasPrefix("-") && !slave.hasPrefix("w1_bus") {
             let family = slave.prefix(2)
@@ -49,17 +60,7 @@ public enum Discovery {
                                note: "1-Wire thermometer \(slave) (family \(family)): \(state)"))
         }
         for device in list("/bus/iio/devices") where device.hasPrefix("iio:device") {
-            let name = text("/bus/iio/devices/\(device)/name") ?? device
-            let known = ["bme280": "bme280", "bmp280": "bmp280", "dht11": "dht22"]
-            if exists("/bus/iio/devices/\(device)/in_temp_input") {
-                found.append(Found(id: identifier("\(name == "dht11" ? "dht22" : name)-temp"), adapter: "sysfs",
-                                   profile: known[name] ?? "iio-temp", settings: [("path", sys + "/bus/iio/devices/\(device)/in_temp_input")],
-                                   note: "IIO \(device) (\(name)) in_temp_input: \(reading(text("/bus/iio/devices/\(device)/in_temp_input"), milli: true))"))
-            } else if exists("/bus/iio/devices/\(device)/in_temp_raw") {
-                found.append(Found(id: identifier("\(name)-temp"), adapter: "sysfs", profile: "iio-temp-raw",
-                                   settings: [("path", sys + "/bus/iio/devices/\(device)/in_temp_raw")],
-                                   note: "IIO \(device) (\(name)) in_temp_raw with scale and offset"))
-            }
+            found += iioDevice(device, sys: sys, text: text, exists: exists)
         }
         for chip in list("/bus/gpio/devices") where chip.hasPrefix("gpiochip") {
             let label = text("/bus/gpio/devices/\(chip)/label").map { " (\($0))" } ?? ""
@@ -76,6 +77,58 @@ public enum Discovery {
                                note: "serial port \(tty) (driver \(driver)): check the profile matches what it prints", commented: !usb))
         }
         return found
+    }
+
+    /// An IIO device's channels: one device with a profile that reads them all for the sensors
+    /// we know (bme280: temperature, humidity, pressure from the device's directory), else one
+    /// device per channel with the generic profile of its kind.
+    static func iioDevice(_ device: String, sys: String, text: (String) -> String?, exists: (String) -> Bool) -> [Found] {
+        let dir = "/bus/iio/devices/\(device)"
+        let name = text("\(dir)/name") ?? device
+        // (kind, file, generic profile, unit): what this device has, in the order a profile lists them.
+        let kinds: [(EventType, String, ReadingUnit)] = [(.temperatureReading, "temp", .millicelsius),
+                                                          (.humidityReading, "humidityrelative", .millipercent),
+                                                          (.pressureReading, "pressure", .kpa)]
+        var channels: [(type: EventType, file: String, unit: ReadingUnit)] = []
+        for (type, quantity, unit) in kinds {
+            for suffix in ["_input", "_raw"] where exists("\(dir)/in_\(quantity)\(suffix)") {
+                channels.append((type, "in_\(quantity)\(suffix)", unit))
+                break
+            }
+        }
+        guard !channels.isEmpty else { return [] }
+        let raw = channels.contains { $0.file.hasSuffix("_raw") }
+        let values = channels.map { c in c.file.hasSuffix("_raw") ? "\(c.type.channelName) from \(c.file) with scale and offset"
+                                                                  : "\(c.type.channelName) \(show(text("\(dir)/\(c.file)"), c.type, c.unit))" }
+        let note = "IIO \(device) (\(name)): \(values.joined(separator: ", "))\(raw ? "" : " now")"
+        // Sensors whose profile reads every channel from the directory.
+        let known: [String: (profile: String, id: String, types: [EventType])] = [
+            "bme280": ("bme280", "bme280", [.temperatureReading, .humidityReading, .pressureReading]),
+            "bmp280": ("bmp280", "bmp280", [.temperatureReading, .pressureReading]),
+            "dht11": ("dht22", "dht22", [.temperatureReading, .humidityReading]),
+        ]
+        if let k = known[name], channels.map(\.type) == k.types, channels.allSatisfy({ $0.file.hasSuffix("_input") }) {
+            return [Found(id: identifier(k.id), adapter: "sysfs", profile: k.profile, settings: [("path", sys + dir)], note: note)]
+        }
+        return channels.enumerated().map { i, channel in
+            let profile: String
+            switch channel.type {
+            case .humidityReading: profile = "iio-humidity"
+            case .pressureReading: profile = "iio-pressure"
+            case .temperatureReading, .motionDetected, .contactChanged, .batteryLevel, .alertRaised, .alertResolved, .thermostatCommand:
+                profile = channel.file.hasSuffix("_raw") ? "iio-temp-raw" : "iio-temp"
+            }
+            let suffix = channel.type == .temperatureReading ? "temp" : channel.type.channelName
+            return Found(id: identifier("\(name)-\(suffix)"), adapter: "sysfs", profile: profile,
+                         settings: [("path", sys + "\(dir)/\(channel.file)")],
+                         note: i == 0 ? note : "IIO \(device) (\(name)) \(channel.file)")
+        }
+    }
+
+    /// A sysfs value in its event's unit, for the notes: `45.21 %RH`.
+    static func show(_ text: String?, _ type: EventType, _ unit: ReadingUnit) -> String {
+        guard let text, let v = Double(text), let value = ReadingValue.numeric(type, unit.convert(v)) else { return "unreadable" }
+        return value.display
     }
 
     /// The `devices:` block.

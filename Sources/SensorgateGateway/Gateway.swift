@@ -167,6 +167,7 @@ public struct Gateway: Sendable {
             let subscription = MQTTSession.Subscription(filter: input.topic, deliver: input.handler)
             if let broker = input.broker { byBroker[broker, default: []].append(subscription) } else { main.append(subscription) }
         }
+        main += HomeAssistantLink.subscriptions(for: config, control: wiring.pipelineControl, logger: logger)
         wiring.forwarderControl?.force(.subscriptions(main))
         wiring.inputBrokers.update(main: config.mqtt, password: config.mqtt.flatMap(ConfigFile.password(for:)), subscriptions: byBroker)
         return adapters

@@ -168,7 +168,7 @@ import SensorgateCore
               - { id: cpu, adapter: sysfs, path: /sys/x, event: AlertRaised, format: integer }
             """)
         #expect(ConfigFile.load(path: config.path, environment: [:]).diagnostics.map(\.description) == [
-            "\(config.path):3:53: error: 'event' must be one of TemperatureReading, MotionDetected, got \"AlertRaised\""])
+            "\(config.path):3:53: error: 'event' must be one of TemperatureReading, MotionDetected, HumidityReading, PressureReading, ContactChanged, BatteryLevel, got \"AlertRaised\""])
     }
 
     @Test func anUnknownAdapterIsALocatedError() throws {

@@ -24,7 +24,7 @@ import SensorgateCore
             """)
         let result = ConfigFile.load(path: config.path, environment: [:])
         #expect(result.diagnostics.map(\.description) == [])
-        #expect(result.config?.devices.map(\.id) == ["cpu", "jc42-temp1", "ds18b20-5aff", "ds18b20-d3ff", "bme280-temp", "tmp117-temp",
+        #expect(result.config?.devices.map(\.id) == ["cpu", "jc42-temp1", "sht3x-temp1", "sht3x-humidity1", "ds18b20-5aff", "ds18b20-d3ff", "bme280", "tmp117-temp",
                                                      "serial-ttyacm0", "serial-ttyusb0"])
     }
 

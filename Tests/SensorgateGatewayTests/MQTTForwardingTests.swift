@@ -177,12 +177,14 @@ import Testing
         try publish(broker.port, "zigbee2mqtt/garage", #"{"temperature":140}"#)
         try publish(broker.port, "zigbee2mqtt/hall", #"{"occupancy":false}"#)
         try publish(broker.port, "zigbee2mqtt/hall", #"{"occupancy":true}"#)
-        #expect(await subscriber.waitFor { $0.events.count >= 2 })
+        #expect(await subscriber.waitFor { $0.events.count >= 4 })
         #expect(await gateway.waitFor { $0.contains("outOfRange") })
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0)
         let events = subscriber.events
-        #expect(events.map(\.topic) == ["sensorgate/test-gw/TemperatureReading/garage", "sensorgate/test-gw/MotionDetected/hall"])
+        // The zigbee2mqtt payload yields each field it carries (issue 13); occupancy false is no event and no failure.
+        #expect(events.map(\.topic) == ["sensorgate/test-gw/TemperatureReading/garage", "sensorgate/test-gw/HumidityReading/garage",
+                                        "sensorgate/test-gw/BatteryLevel/garage", "sensorgate/test-gw/MotionDetected/hall"])
         #expect((events.first?.json["data"] as? [String: Any])?["celsius"] as? Double == 21.86)
         let output = gateway.output
         #expect(output.contains("garage: malformed: zigbee2mqtt/garage: not JSON"))

@@ -28,7 +28,7 @@ struct StatusPageTests {
         // A value changes on the page without a reload (the SSE stream), twice over.
         let living = "document.querySelector('[data-device=\"living\"]')"
         let firstValue = try await browser.evaluate("\(living).querySelector('.value').textContent") as? String
-        #expect(firstValue?.hasSuffix("°C") == true)
+        #expect(firstValue?.hasSuffix("°C") == true, "\(firstValue ?? "nil")")
         #expect(try await browser.waitUntil("+\(living).dataset.updates >= 3"))
         let laterValue = try await browser.evaluate("\(living).querySelector('.value').textContent") as? String
         #expect(laterValue != firstValue)

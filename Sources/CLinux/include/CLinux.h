@@ -74,4 +74,7 @@ int sg_gpio_request_output(int chip_fd, uint32_t offset, int active_low, int val
 /// Sets an output line's logical value. Returns 0 or -errno.
 int sg_gpio_set_value(int line_fd, int value);
 
+/// Reads a requested line's current value (1 or 0), or -errno. A contact reports its state at start.
+int sg_gpio_get_value(int line_fd);
+
 #endif

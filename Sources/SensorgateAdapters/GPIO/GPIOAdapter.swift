@@ -1,7 +1,8 @@
 // The `gpio` adapter on the GPIO character device, uAPI v2: one line requested with edge
 // detection on both edges and realtime timestamps (bias as configured, the kernel's debounce
 // when the driver has it), its gpio_v2_line_event records read and turned into MotionDetected by
-// the profile (`edge`, `active_low`), with software debounce when the kernel cannot.
+// the profile (`edge`, `active_low`), with software debounce when the kernel cannot. A contact
+// profile (ContactChanged) makes every edge an event: the line's new level is open or closed.
 //
 // The ioctl path is kept to GPIOChip.requestInput; everything above it reads from any fd, which
 // is how it is tested: recorded records through a pipe.
@@ -22,16 +23,20 @@ public struct GPIOAdapter: DeviceAdapter {
         public var fd: Int32
         public var kernelDebounce: Bool
         public var isRecording: Bool
-        public init(fd: Int32, kernelDebounce: Bool, isRecording: Bool = false) {
+        /// The line's physical level when it was requested (high: true), when the kernel said;
+        /// a contact reports it at once instead of waiting for its first edge.
+        public var level: Bool?
+        public init(fd: Int32, kernelDebounce: Bool, isRecording: Bool = false, level: Bool? = nil) {
             self.fd = fd
             self.kernelDebounce = kernelDebounce
             self.isRecording = isRecording
+            self.level = level
         }
     }
 
     public let deviceID: String
     private let settings: GPIOSettings
-    private let decoder: ReadingDecoder
+    private let decoder: DeviceDecoder
     private let openLine: @Sendable () throws -> OpenLine
 
     /// `openLine` defaults to requesting the line from the kernel.
@@ -39,7 +44,7 @@ public struct GPIOAdapter: DeviceAdapter {
                 openLine: (@Sendable () throws -> OpenLine)? = nil) throws {
         self.deviceID = deviceID
         self.settings = settings
-        self.decoder = try ReadingDecoder(spec: spec)
+        self.decoder = try DeviceDecoder(spec: spec)
         self.openLine = openLine ?? { try GPIOChip.requestInput(settings, consumer: "sensorgate-\(deviceID)") }
     }
 
@@ -49,6 +54,12 @@ public struct GPIOAdapter: DeviceAdapter {
         try await BlockingDevice.run(name: "gpio.\(deviceID)") { stop in
             // On the device's thread: opening a recording FIFO waits for its writer.
             let line = try openLine()
+            if let level = line.level, decoder.channels.first?.config.event == .contactChanged {
+                // The contact's state now: as if its last edge had brought the line to this level.
+                for output in AdapterOutput.from(decoder.decode(edge: level ? .rising : .falling), deviceID: deviceID) {
+                    sink.sendBlocking(output, stop: stop)
+                }
+            }
             let ended = readLoop(line, stop: stop) { sink.sendBlocking($0, stop: stop) }
             close(line.fd)
             // A recording that has been played to its end has nothing more to say: stay quiet
@@ -98,7 +109,7 @@ public struct GPIOAdapter: DeviceAdapter {
                     debouncer = d
                     if !accepted { continue }
                 }
-                if let o = AdapterOutput.from(decoder.decode(edge: event.edge), deviceID: deviceID, time: event.time) { output(o) }
+                for o in AdapterOutput.from(decoder.decode(edge: event.edge), deviceID: deviceID, time: event.time) { output(o) }
             }
         }
         return false
@@ -149,7 +160,8 @@ public enum GPIOChip {
             kernelDebounce = false
         }
         guard fd >= 0 else { throw lineFailure(settings.chip, settings.line, -fd) }
-        return .init(fd: fd, kernelDebounce: kernelDebounce)
+        let value = sg_gpio_get_value(fd)
+        return .init(fd: fd, kernelDebounce: kernelDebounce, level: value >= 0 ? value == 1 : nil)
     }
 
     static func lineFailure(_ chip: String, _ line: Int, _ code: Int32) -> Failure {

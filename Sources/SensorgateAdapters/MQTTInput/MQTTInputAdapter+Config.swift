@@ -40,6 +40,7 @@ extension MQTTInputAdapter: RegisteredAdapter {
     }
 
     public static func make(_ device: DeviceConfig, settings: MQTTInputSettings) throws -> MQTTInputAdapter {
-        try MQTTInputAdapter(deviceID: device.id, settings: settings, spec: device.decodedReadings())
+        _ = try device.decodedReadings()
+        return try MQTTInputAdapter(deviceID: device.id, settings: settings, channels: device.channels)
     }
 }

@@ -1,5 +1,5 @@
 // The `mqtt` input adapter: payloads from a subscribed topic, decoded with the device's profile
-// (json field paths, motion_when). The gateway's MQTT session thread hands each message to
+// (json field paths, motion_when, open_when), each channel's field a reading of its own. The gateway's MQTT session thread hands each message to
 // `handler`, which never waits: messages queue in the adapter's own bounded channel, and what
 // does not fit is counted as `overflow` (reported with the next message) instead of vanishing.
 // Oversized payloads and anything the profile cannot decode are counted failures that name the
@@ -20,7 +20,7 @@ public struct MQTTInputAdapter: DeviceAdapter {
     public let topic: String
     /// Another broker to subscribe on, nil for the gateway's own.
     public let broker: BrokerURL?
-    private let decoder: ReadingDecoder
+    private let decoder: DeviceDecoder
     private let maxPayload: Int
     private let messages: BoundedChannel<Message>
     private let overflow: Overflow
@@ -33,10 +33,16 @@ public struct MQTTInputAdapter: DeviceAdapter {
     }
 
     public init(deviceID: String, settings: MQTTInputSettings, spec: ReadingSpec, queueLimit: Int = MQTTInputAdapter.queueLimit) throws(ReadingDecoder.InvalidPattern) {
+        try self.init(deviceID: deviceID, settings: settings, channels: [ChannelConfig(spec: spec)], queueLimit: queueLimit)
+    }
+
+    /// A device with several channels: each field the payload carries is a reading.
+    public init(deviceID: String, settings: MQTTInputSettings, channels: [ChannelConfig],
+                queueLimit: Int = MQTTInputAdapter.queueLimit) throws(ReadingDecoder.InvalidPattern) {
         self.deviceID = deviceID
         topic = settings.topic
         broker = settings.broker
-        decoder = try ReadingDecoder(spec: spec)
+        decoder = try DeviceDecoder(channels: channels)
         maxPayload = Int(settings.maxPayload)
         messages = BoundedChannel(capacity: queueLimit)
         overflow = Overflow()
@@ -61,24 +67,28 @@ public struct MQTTInputAdapter: DeviceAdapter {
                 await sink.send(.failure(deviceID: deviceID, reason: .overflow,
                                          detail: "\(topic): \(dropped) message(s) dropped: they came faster than the gateway could take them"))
             }
-            if let output = decode(message) { await sink.send(output) }
+            for output in decodeAll(message) { await sink.send(output) }
         }
         try Task.checkCancellation()
     }
 
     /// One message to a reading or a failure naming the topic; nil when it means no event (occupancy false).
-    public func decode(_ message: Message) -> AdapterOutput? {
+    /// The first of `decodeAll` (a single-channel device has at most one).
+    public func decode(_ message: Message) -> AdapterOutput? { decodeAll(message).first }
+
+    /// One message to a reading per channel it carries, or failures naming the topic.
+    public func decodeAll(_ message: Message) -> [AdapterOutput] {
         switch message {
         case .oversized(let topic, let size):
-            return .failure(deviceID: deviceID, reason: .oversized,
-                            detail: "\(topic): payload of \(size) bytes is over max_payload (\(maxPayload) bytes)")
+            return [.failure(deviceID: deviceID, reason: .oversized,
+                             detail: "\(topic): payload of \(size) bytes is over max_payload (\(maxPayload) bytes)")]
         case .payload(let topic, let bytes):
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                return .failure(deviceID: deviceID, reason: .malformed, detail: "\(topic): payload is not UTF-8 text")
+                return [.failure(deviceID: deviceID, reason: .malformed, detail: "\(topic): payload is not UTF-8 text")]
             }
-            switch AdapterOutput.from(decoder.decode(text), deviceID: deviceID) {
-            case .failure(let id, let reason, let detail)?: return .failure(deviceID: id, reason: reason, detail: "\(topic): \(detail)")
-            case let other: return other
+            return AdapterOutput.from(decoder.decode(text), deviceID: deviceID).map { output in
+                if case .failure(let id, let reason, let detail) = output { return .failure(deviceID: id, reason: reason, detail: "\(topic): \(detail)") }
+                return output
             }
         }
     }

@@ -49,6 +49,7 @@ extension SerialAdapter: RegisteredAdapter {
     }
 
     public static func make(_ device: DeviceConfig, settings: SerialSettings) throws -> SerialAdapter {
-        try SerialAdapter(deviceID: device.id, settings: settings, spec: device.decodedReadings())
+        _ = try device.decodedReadings()
+        return try SerialAdapter(deviceID: device.id, settings: settings, channels: device.channels)
     }
 }

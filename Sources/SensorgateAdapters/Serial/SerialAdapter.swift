@@ -18,25 +18,33 @@ import SensorgateRuntime
 public struct SerialAdapter: DeviceAdapter {
     public let deviceID: String
     private let settings: SerialSettings
-    private let decoder: ReadingDecoder
+    private let decoder: DeviceDecoder
 
     public init(deviceID: String, settings: SerialSettings, spec: ReadingSpec) throws {
-        self.deviceID = deviceID
-        self.settings = settings
-        self.decoder = try ReadingDecoder(spec: spec)
+        try self.init(deviceID: deviceID, settings: settings, channels: [ChannelConfig(spec: spec)])
     }
 
-    /// What one framed item becomes.
-    public func decode(_ item: LineFramer.Item) -> AdapterOutput? {
+    /// A device with several channels: each reads its own field or pattern from every line.
+    public init(deviceID: String, settings: SerialSettings, channels: [ChannelConfig]) throws {
+        self.deviceID = deviceID
+        self.settings = settings
+        self.decoder = try DeviceDecoder(channels: channels)
+    }
+
+    /// What one framed item becomes (the first reading, for a line several channels read).
+    public func decode(_ item: LineFramer.Item) -> AdapterOutput? { decodeAll(item).first }
+
+    /// What one framed item becomes: a reading per channel, or a failure.
+    public func decodeAll(_ item: LineFramer.Item) -> [AdapterOutput] {
         switch item {
         case .line(let text):
             return AdapterOutput.from(decoder.decode(text), deviceID: deviceID)
         case .overlong(let length):
-            return .failure(deviceID: deviceID, reason: .lineTooLong,
-                            detail: "\(settings.port): a line of \(length) bytes is over max_line_length \(settings.maxLineLength); skipped")
+            return [.failure(deviceID: deviceID, reason: .lineTooLong,
+                             detail: "\(settings.port): a line of \(length) bytes is over max_line_length \(settings.maxLineLength); skipped")]
         case .garbage(let length):
-            return .failure(deviceID: deviceID, reason: .garbage,
-                            detail: "\(settings.port): \(length) bytes that are not text (wrong baud rate or line noise?); skipped")
+            return [.failure(deviceID: deviceID, reason: .garbage,
+                             detail: "\(settings.port): \(length) bytes that are not text (wrong baud rate or line noise?); skipped")]
         }
     }
 
@@ -87,7 +95,7 @@ public struct SerialAdapter: DeviceAdapter {
                 if ready[0] == 0 { continue }
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n > 0 {
-                    for item in framer.feed(buffer[0..<n]) { if let o = decode(item) { output(o) } }
+                    for item in framer.feed(buffer[0..<n]) { for o in decodeAll(item) { output(o) } }
                     continue
                 }
                 if n < 0, errno == EAGAIN || errno == EINTR { continue }

@@ -3,6 +3,10 @@
 // `temperature`, IIO `in_temp_input`, and IIO `in_temp_raw`, which is combined with its
 // `in_temp_scale` and `in_temp_offset` siblings as the IIO ABI says: (raw + offset) × scale.
 //
+// A device with several channels (a BME280: in_temp_input, in_humidityrelative_input,
+// in_pressure_input) reads each channel's `file` in the device's `path` directory every
+// interval; each channel's reading or failure is its own.
+//
 // Each device polls on a thread of its own: a 1-Wire conversion blocks read() for up to
 // 750 ms, which must stall neither the async side nor the other sensors.
 
@@ -13,23 +17,50 @@ public struct SysfsAdapter: DeviceAdapter {
     public let deviceID: String
     public let path: String
     private let interval: Duration
-    private let decoder: ReadingDecoder
+    private let decoder: DeviceDecoder
 
     public init(deviceID: String, settings: SysfsSettings, spec: ReadingSpec) throws {
+        try self.init(deviceID: deviceID, settings: settings, channels: [ChannelConfig(spec: spec)])
+    }
+
+    /// A device with several channels: those with a `file` read it in the `path` directory.
+    public init(deviceID: String, settings: SysfsSettings, channels: [ChannelConfig]) throws {
         self.deviceID = deviceID
         self.path = settings.path
         self.interval = settings.interval
-        self.decoder = try ReadingDecoder(spec: spec)
+        self.decoder = try DeviceDecoder(channels: channels)
     }
 
-    /// One read and decode, on the calling thread (blocking).
-    public func readOnce() -> AdapterOutput? {
-        switch SysfsAdapter.readText(path) {
-        case .failure(let failure):
-            return .failure(deviceID: deviceID, reason: failure.reason, detail: failure.description)
-        case .success(let text):
-            return AdapterOutput.from(decoder.decode(text), deviceID: deviceID)
+    /// One read and decode, on the calling thread (blocking); the first output of `readAll`.
+    public func readOnce() -> AdapterOutput? { readAll().first }
+
+    /// Every channel read once, on the calling thread (blocking): `path` for the channels that
+    /// read the device's own file, then each channel's `file`.
+    public func readAll() -> [AdapterOutput] {
+        var outputs: [AdapterOutput] = []
+        if !decoder.inputChannels.isEmpty {
+            switch SysfsAdapter.readText(path) {
+            case .failure(let failure):
+                outputs.append(.failure(deviceID: deviceID, reason: failure.reason, detail: failure.description))
+            case .success(let text):
+                outputs += AdapterOutput.from(decoder.decode(text), deviceID: deviceID)
+            }
         }
+        for channel in decoder.channels {
+            guard let file = channel.config.file else { continue }
+            switch SysfsAdapter.readText(path + "/" + file) {
+            case .failure(let failure):
+                outputs.append(.failure(deviceID: deviceID, reason: failure.reason, detail: "\(channel.config.name): \(failure.description)"))
+            case .success(let text):
+                let outcome = channel.decoder.decode(text)
+                if case .failure(let id, let reason, let detail)? = AdapterOutput.from(outcome, deviceID: deviceID) {
+                    outputs.append(.failure(deviceID: id, reason: reason, detail: "\(file): \(detail)"))
+                } else if let output = AdapterOutput.from(outcome, deviceID: deviceID) {
+                    outputs.append(output)
+                }
+            }
+        }
+        return outputs
     }
 
     /// The attribute's text; for an IIO `*_raw` attribute, the scaled value.
@@ -68,7 +99,7 @@ public struct SysfsAdapter: DeviceAdapter {
         let clock = ContinuousClock()
         var deadline = clock.now
         while !stop.isSet {
-            if let output = readOnce() { sink.sendBlocking(output, stop: stop) }
+            for output in readAll() { sink.sendBlocking(output, stop: stop) }
             deadline = deadline.advanced(by: interval)
             if clock.now > deadline { deadline = clock.now }  // a slow read must not cause a burst
             guard stop.sleep(for: deadline - clock.now) else { return }

@@ -1,7 +1,7 @@
 // `devices:` and the device profiles they name. A profile supplies defaults for any device key;
 // the device entry overrides them. Values are read from whichever file wrote them, so an error
 // points into the profile when the profile is wrong. Each adapter's own keys and settings come
-// from its AdapterDefinition.
+// from its AdapterDefinition; channels and filters from ConfigLoader+Channels.swift.
 
 internal import SensorgateYAML
 
@@ -15,11 +15,13 @@ struct LoadedProfile {
 
 extension ConfigLoading {
     static let commonDeviceKeys = ["id", "adapter", "profile", "location"]
-    static let readingKeys = ["event", "format", "unit", "valid_range", "pattern", "field", "motion_when", "edge", "active_low"]
+    static let readingKeys = ["event", "format", "unit", "valid_range", "pattern", "field", "motion_when", "edge", "active_low",
+                              "open_when", "channels"]
 
-    /// An adapter's keys in a device entry: the reading spec's too when it decodes raw input.
+    /// An adapter's keys in a device entry: the reading spec's too when it decodes raw input, and
+    /// the filters (per channel with `filters:` when there are channels).
     static func keys(for adapter: AdapterDefinition) -> [String] {
-        adapter.readingFormats == nil ? adapter.keys : readingKeys + adapter.keys
+        adapter.readingFormats == nil ? channelFilterKeys + adapter.keys : readingKeys + filterKeys + adapter.keys
     }
 
     func adapter(named name: String) -> AdapterDefinition? { adapters.first { $0.name == name } }
@@ -97,12 +99,24 @@ extension ConfigLoading {
         let settings = DeviceSettingsTable(values: merged, device: id, at: v.location)
         let errorsBefore = reader.diagnostics.errorCount
 
-        let reading = adapter.readingFormats.flatMap { loadReadingSpec(settings, adapter: adapter.name, formats: $0) }
-        let adapterSettings = adapter.parse(DeviceSettingsReader(reader: reader, table: settings))
+        var channels: [ChannelConfig] = []
+        var channelTables: [DeviceSettingsTable] = []
+        if let formats = adapter.readingFormats {
+            (channels, channelTables) = loadChannels(settings, adapter: adapter, formats: formats)
+        }
+        let filters = applyFilters(settings, to: &channels, tables: channelTables)
+        // Channels with errors are not checked further by the adapter (no pile of follow-on errors).
+        let sound = reader.diagnostics.errorCount == errorsBefore
+        let adapterSettings = adapter.parse(DeviceSettingsReader(reader: reader, table: settings, channels: sound ? channels : [],
+                                                                 channelTables: sound ? channelTables : [], profile: profile?.name))
+        if channels.isEmpty, let made = adapterSettings?.eventType { checkFilters(filters, of: made, in: settings) }
         let location = t["location"].flatMap { reader.string($0, "location") }
         guard reader.diagnostics.errorCount == errorsBefore, let adapterSettings else { return nil }
-        return DeviceConfig(id: id, adapter: adapter.name, profileName: profile?.name, location: location, reading: reading,
-                            settings: adapterSettings, declaredAt: idValue.location)
+        var device = DeviceConfig(id: id, adapter: adapter.name, profileName: profile?.name, location: location,
+                                  reading: channels.first?.spec, settings: adapterSettings, declaredAt: idValue.location)
+        device.channels = channels
+        device.filters = filters
+        return device
     }
 
     // MARK: Profiles
@@ -158,29 +172,40 @@ extension ConfigLoading {
 
     // MARK: Reading spec
 
-    func loadReadingSpec(_ s: DeviceSettingsTable, adapter: String, formats allowedFormats: [String]) -> ReadingSpec? {
+    /// A channel's reading spec from `s` (a device, or one item of its `channels`). `defaultFormat`
+    /// and `defaultUnit` stand in when `format` and `unit` are not set (json for a `field`, the
+    /// kernel attribute's own for a `file`).
+    func loadReadingSpec(_ s: DeviceSettingsTable, adapter: String, formats allowedFormats: [String],
+                         defaultFormat: String? = nil, defaultUnit: ReadingUnit? = nil) -> ReadingSpec? {
+        let readings = EventType.readings.map(\.rawValue)
         guard let ev = s["event"] else {
-            reader.error("device '\(s.device)' needs 'event' (TemperatureReading or MotionDetected), usually from its profile", at: s.at)
+            reader.error("device '\(s.device)' needs 'event' (\(readings.joined(separator: ", "))), usually from its profile", at: s.at)
             return nil
         }
         guard let event = reader.choice(ev, "event", among: EventType.readings) else { return nil }
-        guard let fv = s["format"] else {
+        let formatName: String
+        let formatAt: SourceLocation
+        if let fv = s["format"] {
+            guard let name = reader.string(fv, "format") else { return nil }
+            guard ReadingFormat.names.contains(name) else {
+                reader.error("'format' must be one of \(ReadingFormat.names.joined(separator: ", ")), got \(fv.shown)\(Suggestion.didYouMean(name, among: ReadingFormat.names))",
+                             at: fv.location)
+                return nil
+            }
+            (formatName, formatAt) = (name, fv.location)
+        } else if let defaultFormat {
+            (formatName, formatAt) = (defaultFormat, s.at)
+        } else {
             reader.error("device '\(s.device)' needs 'format' (\(ReadingFormat.names.joined(separator: ", "))), usually from its profile", at: s.at)
-            return nil
-        }
-        guard let formatName = reader.string(fv, "format") else { return nil }
-        guard ReadingFormat.names.contains(formatName) else {
-            reader.error("'format' must be one of \(ReadingFormat.names.joined(separator: ", ")), got \(fv.shown)\(Suggestion.didYouMean(formatName, among: ReadingFormat.names))",
-                         at: fv.location)
             return nil
         }
         guard allowedFormats.contains(formatName) else {
             reader.error("format '\(formatName)' does not work with the '\(adapter)' adapter (it takes \(allowedFormats.joined(separator: ", ")))",
-                         at: fv.location)
+                         at: formatAt)
             return nil
         }
-        if event == .temperatureReading, formatName == "edge" {
-            reader.error("format 'edge' makes MotionDetected events, but 'event' is TemperatureReading", at: fv.location)
+        if event.isNumeric, formatName == "edge" {
+            reader.error("format 'edge' makes MotionDetected or ContactChanged events, but 'event' is \(event.rawValue)", at: formatAt)
             return nil
         }
 
@@ -191,7 +216,7 @@ extension ConfigLoading {
         case "w1_slave": format = .w1Slave
         case "regex":
             guard let pv = s["pattern"] else {
-                reader.error("format 'regex' needs 'pattern' with a named group 'value', such as 'T=(?<value>-?[0-9.]+)'", at: fv.location)
+                reader.error("format 'regex' needs 'pattern' with a named group 'value', such as 'T=(?<value>-?[0-9.]+)'", at: formatAt)
                 return nil
             }
             guard let pattern = reader.string(pv, "pattern") else { return nil }
@@ -204,7 +229,7 @@ extension ConfigLoading {
             format = .regex(pattern: pattern)
         case "json":
             guard let fieldValue = s["field"] else {
-                reader.error("format 'json' needs 'field', a dotted path such as state.temperature", at: fv.location)
+                reader.error("format 'json' needs 'field', a dotted path such as state.temperature", at: formatAt)
                 return nil
             }
             guard let field = reader.string(fieldValue, "field") else { return nil }
@@ -213,15 +238,34 @@ extension ConfigLoading {
                 reader.error("'field' must be a dotted path such as state.temperature, got \(fieldValue.shown)", at: fieldValue.location)
                 return nil
             }
-            let motionWhen = s["motion_when"].flatMap { reader.jsonScalar($0, "motion_when") }
-            format = .json(field: path, motionWhen: motionWhen)
+            // What a motion or contact field is compared with: motion_when, open_when.
+            let matchKey = event == .contactChanged ? "open_when" : "motion_when"
+            let match = s[matchKey].flatMap { reader.jsonScalar($0, matchKey) }
+            format = .json(field: path, motionWhen: match)
         default:  // edge
-            let edge = s["edge"].flatMap { reader.choice($0, "edge", EdgeSelection.self) } ?? .rising
             let activeLow = s["active_low"].flatMap { reader.bool($0, "active_low") } ?? false
+            var edge = s["edge"].flatMap { reader.choice($0, "edge", EdgeSelection.self) } ?? (event == .contactChanged ? .both : .rising)
+            if event == .contactChanged, edge != .both, let ev = s["edge"] {
+                reader.error("a contact reports both edges (open and closed): 'edge' must be both; 'active_low' chooses which level means open",
+                             at: ev.location)
+                edge = .both
+            }
             format = .edge(edge, activeLow: activeLow)
         }
+        for (key, wanted) in [("motion_when", EventType.motionDetected), ("open_when", .contactChanged)] where event != wanted {
+            if let mv = s[key] {
+                reader.error("'\(key)' is for \(wanted.rawValue) channels; this one is \(event.rawValue)", at: mv.location)
+            }
+        }
 
-        let unit = s["unit"].flatMap { reader.choice($0, "unit", TemperatureUnit.self) } ?? .celsius
+        var unit = defaultUnit.flatMap { event.units.contains($0) ? $0 : nil } ?? event.eventUnit ?? .celsius
+        if let uv = s["unit"] {
+            if event.isNumeric {
+                if let u = reader.choice(uv, "unit", among: event.units) { unit = u }
+            } else {
+                reader.error("'unit' does not apply to \(event.rawValue) (it carries no number)", at: uv.location)
+            }
+        }
         var range: ClosedRange<Double>? = nil
         if let rv = s["valid_range"] {
             if case .sequence(let seq) = rv.node.content, seq.count == 2 {
@@ -232,9 +276,17 @@ extension ConfigLoading {
                     }
                 }
             } else {
-                reader.error("'valid_range' must be [low, high] in °C, such as [-55, 125], got \(rv.shown)", at: rv.location)
+                reader.error("'valid_range' must be [low, high] in \(unit.symbol), such as \(Self.rangeExample(event)), got \(rv.shown)", at: rv.location)
             }
         }
         return ReadingSpec(event: event, format: format, unit: unit, validRange: range)
+    }
+
+    static func rangeExample(_ event: EventType) -> String {
+        switch event {
+        case .humidityReading, .batteryLevel: return "[0, 100]"
+        case .pressureReading: return "[300, 1100]"
+        case .temperatureReading, .motionDetected, .contactChanged, .alertRaised, .alertResolved, .thermostatCommand: return "[-55, 125]"
+        }
     }
 }

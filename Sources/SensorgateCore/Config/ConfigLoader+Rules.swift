@@ -3,10 +3,11 @@
 
 extension ConfigLoading {
     static let ruleKeys = ["name", "when", "then", "cooldown"]
-    static let conditionKeys = ["temperature", "motion", "no_motion", "stale", "rate", "time", "all", "any", "not"]
+    static let conditionKeys = ["temperature", "humidity", "pressure", "battery", "contact", "motion", "no_motion", "stale", "rate",
+                                "time", "all", "any", "not"]
     static let thermostatKeys = ["name", "device", "mode", "target", "hysteresis", "min_on", "min_off", "stale_after",
                                  "max_run", "actuator"]
-    static let alertPlaceholders = ["device", "celsius", "location", "rule"]
+    static let alertPlaceholders = ["device", "celsius", "location", "rule", "humidity", "pressure", "battery", "contact"]
 
     func loadRules(_ v: YAMLValue, devices: [DeviceRef], thermostats: [String], hasMQTT: Bool) -> [RuleConfig] {
         guard let items = reader.sequence(v, "'rules'") else { return [] }
@@ -81,10 +82,15 @@ extension ConfigLoading {
         }
     }
 
+    /// The reading a threshold condition (`temperature: { above, below }` and its kin) looks at.
+    static let thresholdConditions: [String: EventType] = ["temperature": .temperatureReading, "humidity": .humidityReading,
+                                                            "pressure": .pressureReading, "battery": .batteryLevel]
+
     private func loadDeviceCondition(_ kind: String, _ body: YAMLValue, rule: String, devices: [DeviceRef]) -> Condition? {
         let keys: [String]
         switch kind {
-        case "temperature": keys = ["device", "above", "below", "for"]
+        case "temperature", "humidity", "pressure", "battery": keys = ["device", "above", "below", "for"]
+        case "contact": keys = ["device", "open", "for"]
         case "motion": keys = ["device"]
         case "no_motion", "stale": keys = ["device", "for"]
         default: keys = ["device", "rises_by", "falls_by", "within"]  // rate
@@ -93,7 +99,14 @@ extension ConfigLoading {
         reader.checkKeys(entries, allowed: keys, in: "'\(kind)'")
         let t = EntryTable(entries)
         let errorsBefore = reader.diagnostics.errorCount
-        let needs: EventType? = ["temperature", "rate"].contains(kind) ? .temperatureReading : ["motion", "no_motion"].contains(kind) ? .motionDetected : nil
+        let needs: EventType?
+        switch kind {
+        case "rate": needs = .temperatureReading
+        case "motion", "no_motion": needs = .motionDetected
+        case "contact": needs = .contactChanged
+        case "stale": needs = nil
+        default: needs = Self.thresholdConditions[kind]
+        }
         guard let dv = t["device"] else {
             reader.error("'\(kind)' needs 'device', a device id or a glob such as room-*", at: body.location)
             return nil
@@ -107,18 +120,24 @@ extension ConfigLoading {
             return reader.duration(fv, key)
         }
         switch kind {
-        case "temperature":
+        case "temperature", "humidity", "pressure", "battery":
             let above = t["above"].flatMap { reader.double($0, "above") }
             let below = t["below"].flatMap { reader.double($0, "below") }
             if t["above"] == nil, t["below"] == nil {
-                reader.error("'temperature' needs 'above' or 'below' (or both, for a band)", at: body.location)
+                reader.error("'\(kind)' needs 'above' or 'below' (or both, for a band)", at: body.location)
             }
             if let above, let below, above >= below {
                 reader.error("'above: \(shown(above))' and 'below: \(shown(below))' can never both hold; 'above' must be lower than 'below'", at: body.location)
             }
             let duration = t["for"].flatMap { reader.duration($0, "for") }
             guard reader.diagnostics.errorCount == errorsBefore else { return nil }
-            return .temperature(selector, above: above, below: below, for: duration)
+            if kind == "temperature" { return .temperature(selector, above: above, below: below, for: duration) }
+            return .level(Self.thresholdConditions[kind]!, selector, above: above, below: below, for: duration)
+        case "contact":
+            let open = t["open"].flatMap { reader.bool($0, "open") } ?? true
+            let duration = t["for"].flatMap { reader.duration($0, "for") }
+            guard reader.diagnostics.errorCount == errorsBefore else { return nil }
+            return .contact(selector, open: open, for: duration)
         case "motion":
             return .motion(selector)
         case "no_motion":
@@ -145,17 +164,22 @@ extension ConfigLoading {
         guard let pattern = reader.string(v, "device") else { return nil }
         let selector = DeviceSelector(pattern: pattern)
         let matching = devices.filter { selector.matches($0.id) }
-        let kindName: (EventType) -> String = { $0 == .motionDetected ? "motion" : "temperature" }
         if matching.isEmpty {
             let hint = selector.isGlob ? "" : Suggestion.didYouMean(pattern, among: devices.map(\.id))
             reader.error("rule '\(rule)': \(selector.isGlob ? "device glob '\(pattern)' matches no device" : "unknown device '\(pattern)'")\(hint)",
                          at: v.location)
             return nil
         }
-        if let needs, !matching.contains(where: { $0.kind == needs || $0.kind == nil }) {
-            let what = selector.isGlob ? "device glob '\(pattern)' matches only \(kindName(needs == .temperatureReading ? .motionDetected : .temperatureReading)) sensors"
-                : "device '\(pattern)' is a \(kindName(matching[0].kind!)) sensor"
-            reader.error("rule '\(rule)': \(what); '\(condition)' needs a \(kindName(needs)) device", at: v.location)
+        if let needs, !matching.contains(where: { $0.makes(needs) }) {
+            let what: String
+            if selector.isGlob {
+                var kinds: [EventType] = []
+                for ref in matching { for k in ref.kinds ?? [] where !kinds.contains(k) { kinds.append(k) } }
+                what = "device glob '\(pattern)' matches only \(DeviceRef(id: pattern, kinds: kinds).described.split(separator: " ", maxSplits: 1).last!) sensors"
+            } else {
+                what = "device '\(pattern)' is \(matching[0].described) sensor"
+            }
+            reader.error("rule '\(rule)': \(what); '\(condition)' needs a \(needs.sensorKind) device", at: v.location)
             return nil
         }
         return selector
@@ -223,7 +247,7 @@ extension ConfigLoading {
                 }
                 guard let message = reader.string(mv, "message") else { continue }
                 for placeholder in placeholders(in: message) where !Self.alertPlaceholders.contains(placeholder) {
-                    reader.error("unknown placeholder {\(placeholder)} in 'message' (use {device}, {celsius}, {location} or {rule})\(Suggestion.didYouMean(placeholder, among: Self.alertPlaceholders))",
+                    reader.error("unknown placeholder {\(placeholder)} in 'message' (use {device}, {celsius}, {humidity}, {pressure}, {battery}, {contact}, {location} or {rule})\(Suggestion.didYouMean(placeholder, among: Self.alertPlaceholders))",
                                  at: mv.location)
                 }
                 actions.append(.alert(severity: severity, message: message))
@@ -303,8 +327,8 @@ extension ConfigLoading {
             var deviceID: String? = nil
             if let dv = t["device"], let id = reader.string(dv, "device") {
                 if let device = devices.first(where: { $0.id == id }) {
-                    if device.kind == .motionDetected {
-                        reader.error("thermostat '\(name)': device '\(id)' is a motion sensor; a thermostat needs a temperature device", at: dv.location)
+                    if !device.makes(.temperatureReading) {
+                        reader.error("thermostat '\(name)': device '\(id)' is \(device.described) sensor; a thermostat needs a temperature device", at: dv.location)
                     }
                     deviceID = id
                 } else {
@@ -327,11 +351,35 @@ extension ConfigLoading {
             } else {
                 reader.error("thermostat '\(name)' needs an 'actuator' (mqtt or gpio)", at: item.location)
             }
+            if let deviceID, let dv = t["device"], let device = loadedDevices.first(where: { $0.id == deviceID }) {
+                checkFilters(device.filters(for: .temperatureReading), feeding: name, device: deviceID, staleAfter: staleAfter, at: dv.location)
+            }
             guard reader.diagnostics.errorCount == errorsBefore, let deviceID, let target, let actuator else { continue }
             result.append(ThermostatConfig(name: name, device: deviceID, mode: mode, target: target, hysteresis: hysteresis,
                                            minOn: minOn, minOff: minOff, staleAfter: staleAfter, maxRun: maxRun, actuator: actuator))
         }
         return result
+    }
+
+    /// A thermostat sees only what the filters publish: one that may hold readings back longer
+    /// than `stale_after` would trip the fail-safe while the sensor works.
+    private func checkFilters(_ f: FilterSpec, feeding thermostat: String, device: String, staleAfter: Duration, at location: SourceLocation) {
+        let limit = DurationText.format(staleAfter)
+        if f.delta != nil {
+            guard let heartbeat = f.heartbeat else {
+                reader.error("thermostat '\(thermostat)': device '\(device)' has 'delta', which holds steady readings back, so the thermostat's stale_after (\(limit)) would turn the heating off; give the device a 'heartbeat' shorter than \(limit)",
+                             at: location)
+                return
+            }
+            if heartbeat >= staleAfter {
+                reader.error("thermostat '\(thermostat)': device '\(device)' has 'heartbeat: \(DurationText.format(heartbeat))', not shorter than the thermostat's stale_after (\(limit)); steady readings would trip the fail-safe",
+                             at: location)
+            }
+        }
+        if let throttle = f.throttle, throttle >= staleAfter {
+            reader.error("thermostat '\(thermostat)': device '\(device)' has 'throttle: \(DurationText.format(throttle))', not shorter than the thermostat's stale_after (\(limit))",
+                         at: location)
+        }
     }
 
     private func loadActuator(_ v: YAMLValue, hasMQTT: Bool) -> ActuatorConfig? {

@@ -74,6 +74,8 @@ final class ConfigLoading {
     /// Every key some device may have, so a key of another adapter is called misplaced, not unknown.
     let allDeviceKeys: [String]
     var profileCache: [String: LoadedProfile?] = [:]
+    /// The devices that loaded, for checks that need their channels and filters (thermostats).
+    var loadedDevices: [DeviceConfig] = []
 
     init(files: any ConfigFileSource, reader: YAMLReader, path: String, adapters: [AdapterDefinition], layout: InstallLayout) {
         self.files = files
@@ -81,12 +83,12 @@ final class ConfigLoading {
         self.path = path
         self.adapters = adapters
         self.layout = layout
-        var keys = Self.commonDeviceKeys + Self.readingKeys
+        var keys = Self.commonDeviceKeys + Self.readingKeys + Self.filterKeys
         for adapter in adapters { keys += adapter.keys.filter { !keys.contains($0) } }
         allDeviceKeys = keys
     }
 
-    static let topLevelKeys = ["gateway", "mqtt", "buffer", "history", "devices", "rules", "thermostats", "http"]
+    static let topLevelKeys = ["gateway", "mqtt", "buffer", "history", "devices", "rules", "thermostats", "http", "homeassistant"]
 
     func load(_ text: String) -> GatewayConfig? {
         guard let root = reader.compose(text, file: path), let entries = reader.mapping(root, "the config file") else { return nil }
@@ -107,15 +109,22 @@ final class ConfigLoading {
                 reader.error("device '\(device.id)' reads an MQTT topic, but there is no 'mqtt' section to connect with", at: device.declaredAt)
             }
         }
+        loadedDevices = devices
         let deviceRefs = collectDeviceRefs(table["devices"], loaded: devices)
         let thermostatNames = collectNames(table["thermostats"])
         let thermostats = table["thermostats"].map { loadThermostats($0, devices: deviceRefs, hasMQTT: mqtt != nil) } ?? []
         let rules = table["rules"].map { loadRules($0, devices: deviceRefs, thermostats: thermostatNames, hasMQTT: mqtt != nil) } ?? []
         let http = table["http"].flatMap(loadHTTP)
+        let homeAssistant = table["homeassistant"].flatMap { loadHomeAssistant($0, hasMQTT: mqtt != nil || table["mqtt"] != nil) }
+        if homeAssistant != nil, mqtt?.stateTopics == false, let hv = table["homeassistant"] {
+            reader.error("'homeassistant' reads the retained state topics, which 'state_topics: false' in 'mqtt' turns off", at: hv.location)
+        }
 
         guard let gateway, reader.diagnostics.errorCount == 0 else { return nil }
-        return GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
-                             thermostats: thermostats, http: http, history: history)
+        var config = GatewayConfig(gateway: gateway, mqtt: mqtt, buffer: buffer, devices: devices, rules: rules,
+                                   thermostats: thermostats, http: http, history: history)
+        config.homeAssistant = homeAssistant
+        return config
     }
 
     // MARK: Paths
@@ -177,7 +186,7 @@ final class ConfigLoading {
     // MARK: mqtt
 
     static let mqttKeys = ["url", "client_id", "protocol", "username", "password", "password_file", "tls", "qos",
-                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout",
+                           "topic_prefix", "keepalive", "max_inflight", "ack_timeout", "state_topics",
                            "urls", "prefer_primary_after", "message_expiry", "cloudevents", "layout", "topic_template"]
     static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure"]
 
@@ -289,6 +298,7 @@ final class ConfigLoading {
                                     passwordFile: passwordFile, tls: tls, qos: qos, topicPrefix: topicPrefix,
                                     keepalive: keepalive, maxInflight: maxInflight, ackTimeout: ackTimeout)
         settings.brokers = brokers
+        settings.stateTopics = t["state_topics"].flatMap { reader.bool($0, "state_topics") } ?? true
         if !loadMQTTLayout(t, into: &settings) { ok = false }
         guard ok else { return nil }
         return settings
@@ -462,17 +472,17 @@ final class ConfigLoading {
         return (host, port)
     }
 
-    /// Every device id written in the file, with its kind where the device loaded. A device with
+    /// Every device id written in the file, with its kinds where the device loaded. A device with
     /// an error is still a known name, so rules naming it do not pile further errors on top.
     func collectDeviceRefs(_ v: YAMLValue?, loaded: [DeviceConfig]) -> [DeviceRef] {
-        var refs = loaded.map { DeviceRef(id: $0.id, kind: $0.eventType) }
+        var refs = loaded.map { DeviceRef(id: $0.id, kinds: $0.eventTypes) }
         guard let v, case .sequence(let items) = v.node.content else { return refs }
         for item in items {
             guard let idNode = item["id"], let s = idNode.scalar else { continue }
             if let index = refs.firstIndex(where: { $0.id == s.string }) {
-                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == idNode.mark.line }) { refs[index].kind = nil }
+                if !loaded.contains(where: { $0.id == s.string && $0.declaredAt.line == idNode.mark.line }) { refs[index].kinds = nil }
             } else {
-                refs.append(DeviceRef(id: s.string, kind: nil))
+                refs.append(DeviceRef(id: s.string, kinds: nil))
             }
         }
         return refs
@@ -485,10 +495,27 @@ final class ConfigLoading {
     }
 }
 
-/// A device as rules and thermostats see it; `kind` is nil when the device itself has errors.
+/// A device as rules and thermostats see it: the events its channels make; nil when the device
+/// itself has errors.
 struct DeviceRef {
     let id: String
-    var kind: EventType?
+    var kinds: [EventType]?
+
+    /// True when the device makes `type` (or has errors, so nothing more is said about it).
+    func makes(_ type: EventType) -> Bool { kinds?.contains(type) ?? true }
+
+    /// `a motion`, `a temperature, humidity and pressure`: what it senses, for messages.
+    var described: String {
+        let names = (kinds ?? []).map(\.sensorKind)
+        guard let last = names.last else { return "an unknown" }
+        let text = names.count == 1 ? last : names.dropLast().joined(separator: ", ") + " and " + last
+        return (text.first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + text
+    }
+}
+
+extension EventType {
+    /// How messages call a sensor of this type: `motion`, `temperature`, `humidity`, `contact`.
+    var sensorKind: String { channelName }
 }
 
 /// `mqtt://host:port` and `mqtts://host:port` (also `tcp://`, `ssl://`, `[v6]:port`).

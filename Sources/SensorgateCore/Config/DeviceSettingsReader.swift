@@ -15,10 +15,20 @@ struct DeviceSettingsTable {
 public struct DeviceSettingsReader {
     let reader: YAMLReader
     let table: DeviceSettingsTable
+    let channelTables: [DeviceSettingsTable]
+    /// The device's channels as loaded so far (an adapter checks them against its input: a sysfs
+    /// attribute's unit, say).
+    public let channels: [ChannelConfig]
+    /// The profile the device names, for messages.
+    public let profile: String?
 
-    init(reader: YAMLReader, table: DeviceSettingsTable) {
+    init(reader: YAMLReader, table: DeviceSettingsTable, channels: [ChannelConfig] = [], channelTables: [DeviceSettingsTable] = [],
+         profile: String? = nil) {
         self.reader = reader
         self.table = table
+        self.channels = channels
+        self.channelTables = channelTables
+        self.profile = profile
     }
 
     /// The device's id, for messages.
@@ -66,6 +76,23 @@ public struct DeviceSettingsReader {
     /// An error at `key`'s value, or at the device when the key is not set.
     public func error(_ message: String, at key: String) {
         reader.error(message, at: table[key]?.location ?? table.at)
+    }
+
+    /// A warning at `key`'s value, or at the device when the key is not set.
+    public func warning(_ message: String, at key: String) {
+        reader.warning(message, at: table[key]?.location ?? table.at)
+    }
+
+    /// An error at a key of channel `index` (where its table wrote it), or at the channel.
+    public func error(_ message: String, channel index: Int, at key: String) {
+        guard channelTables.indices.contains(index) else { return error(message, at: key) }
+        let t = channelTables[index]
+        reader.error(message, at: t[key]?.location ?? t.at)
+    }
+
+    /// True when channel `index` sets `key` itself (not by default).
+    public func channel(_ index: Int, sets key: String) -> Bool {
+        channelTables.indices.contains(index) && channelTables[index][key] != nil
     }
 
     private func value(_ key: String, required hint: String?) -> YAMLValue? {

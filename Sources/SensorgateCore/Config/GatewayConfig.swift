@@ -11,8 +11,25 @@ public struct GatewayConfig: Sendable {
     public var http: HTTPSettings?
     /// Delivered events kept for replays; nil: none kept.
     public var history: HistorySettings?
+    /// Home Assistant MQTT discovery; nil (off) unless the config has a `homeassistant` section.
+    public var homeAssistant: HomeAssistantSettings? = nil
 
     public func device(_ id: String) -> DeviceConfig? { devices.first { $0.id == id } }
+}
+
+/// `homeassistant:`: MQTT discovery for Home Assistant.
+public struct HomeAssistantSettings: Sendable, Equatable {
+    /// Where HA looks for configs (HA's own default: homeassistant).
+    public var discoveryPrefix = "homeassistant"
+    /// HA's birth topic: `online` there means HA (re)started and wants the configs again.
+    public var statusTopic = "homeassistant/status"
+    /// How long a motion binary_sensor stays on after a MotionDetected.
+    public var motionOffDelay: Duration = .seconds(30)
+    /// The range of targets the climate entity offers and the gateway accepts from HA (°C).
+    public var minTemp = 5.0
+    public var maxTemp = 35.0
+
+    public init() {}
 }
 
 public struct GatewaySettings: Sendable {
@@ -43,6 +60,8 @@ public struct MQTTSettings: Sendable {
     public var maxInflight: Int
     /// Messages in flight and no PUBACK for this long: the link is stalled; reconnect.
     public var ackTimeout: Duration = .seconds(10)
+    /// Retained plain state topics (`{prefix}/{gateway}/state/{device}/{channel}`), on by default.
+    public var stateTopics = true
 
     // Issue 16: several brokers, the CloudEvents MQTT binding, topic layouts.
 
@@ -104,14 +123,30 @@ public struct DeviceConfig: Sendable {
     public var profileName: String?
     public var location: String?
     /// How raw input becomes a reading; nil for adapters that make readings themselves (simulated).
+    /// For a device with several channels, the first channel's.
     public var reading: ReadingSpec?
     /// The adapter's own settings type (SysfsSettings, ...), made by its definition's parser.
     public var settings: any AdapterSettings
     public var declaredAt: SourceLocation
+    /// Every reading the device makes, one channel per event type (one for most sensors; a
+    /// BME280 has three). Empty for devices that make readings themselves (simulated).
+    public var channels: [ChannelConfig] = []
+    /// Filters for a device without a reading spec (simulated); the others keep theirs per channel.
+    public var filters = FilterSpec()
 
-    /// Temperature or motion: what this device's events are.
+    /// Temperature or motion: what this device's events are (its first channel's, when it has several).
     public var eventType: EventType {
         settings.eventType ?? reading?.event ?? .temperatureReading
+    }
+
+    /// Every event type the device's readings become.
+    public var eventTypes: [EventType] {
+        channels.isEmpty ? [eventType] : channels.map(\.event)
+    }
+
+    /// The filters of the channel making `type`.
+    public func filters(for type: EventType) -> FilterSpec {
+        channels.first { $0.event == type }?.filters ?? (eventType == type ? filters : FilterSpec())
     }
 }
 
@@ -147,6 +182,10 @@ public enum Weekday: Int, Sendable, CaseIterable {
 
 public indirect enum Condition: Sendable {
     case temperature(DeviceSelector, above: Double?, below: Double?, for: Duration?)
+    /// `humidity`, `pressure`, `battery`: a threshold on a reading of that type, like `temperature`.
+    case level(EventType, DeviceSelector, above: Double?, below: Double?, for: Duration?)
+    /// `contact`: the device's contact is open (or closed), for at least `for`.
+    case contact(DeviceSelector, open: Bool, for: Duration?)
     case motion(DeviceSelector)
     case noMotion(DeviceSelector, for: Duration)
     case stale(DeviceSelector, for: Duration)

@@ -1,7 +1,9 @@
 // `sensorgate asyncapi --config F`: an AsyncAPI 3.0 description of what this gateway, with this
-// config, publishes and subscribes to: an event channel per device and type, per alerting rule
-// and per thermostat, the status topic, the replay request and answers (with `history:`),
-// actuator commands and rule publishes, and the MQTT input devices' topics. Event payloads refer
+// config, publishes and subscribes to: an event channel per device and reading channel (a BME280
+// has three), per alerting rule and per thermostat, the status topic, the retained state topics,
+// Home Assistant's discovery configs, birth message and climate commands (with `homeassistant:`),
+// the replay request and answers (with `history:`), actuator commands and rule publishes, and the
+// MQTT input devices' topics. Event payloads refer
 // to the event schemas (JSON Schema draft 2020-12, carried as multi-format schemas). Pure:
 // config in, document out.
 
@@ -77,7 +79,9 @@ public enum AsyncAPIDocument {
             }
 
             // Events, per device, rule and thermostat.
-            for device in config.devices { event(device.eventType, subject: device.id, what: "device `\(device.id)`") }
+            for device in config.devices {
+                for type in device.eventTypes { event(type, subject: device.id, what: "device `\(device.id)`") }
+            }
             for rule in config.rules where rule.actions.contains(where: { if case .alert = $0 { return true } else { return false } }) {
                 event(.alertRaised, subject: rule.name, what: "rule `\(rule.name)`")
                 event(.alertResolved, subject: rule.name, what: "rule `\(rule.name)`")
@@ -96,6 +100,9 @@ public enum AsyncAPIDocument {
             channel("status", address: "\(base)/status", messages: ["status"],
                     description: "Retained: `online` once connected, `offline` on a clean stop or, as the last will, when the gateway vanishes.")
             operation("sendStatus", action: "send", channel: "status", messages: ["status"], retain: true, qos: 1)
+
+            if config.mqtt != nil, config.mqtt?.stateTopics != false { states() }
+            if config.mqtt != nil, config.homeAssistant != nil { homeAssistant() }
 
             if config.history != nil { replay() }
 
@@ -157,6 +164,103 @@ public enum AsyncAPIDocument {
             guard !channelIDs.contains(name) else { return }
             channel(name, address: "\(base)/\(type.rawValue)/\(subject)", messages: [type.rawValue], description: "\(type.rawValue) events of \(what).")
             operation("send-\(name)", action: "send", channel: name, messages: [type.rawValue], retain: false, qos: qos)
+        }
+
+        /// The retained plain state topics (`{prefix}/{gw}/state/{subject}/{channel}`): a reading
+        /// channel's last value, a thermostat's target, mode and action, a rule's alert.
+        mutating func states() {
+            let topics = GatewayTopics(config)
+            var used: Set<String> = []
+            func message(_ name: String, _ title: String, _ payload: [(String, JSONDocument)]) {
+                guard !used.contains(name) else { return }
+                used.insert(name)
+                messages.append((name, .object([
+                    ("name", .string(name)), ("title", .string(title)), ("contentType", .string("text/plain")),
+                    ("payload", .object([("type", .string("string"))] + payload)),
+                ])))
+            }
+            func state(_ subject: String, _ channel: String, _ messageName: String, retain: Bool, description: String) {
+                let name = "state-\(subject)-\(channel)"
+                guard !channelIDs.contains(name) else { return }
+                self.channel(name, address: topics.state(subject, channel), messages: [messageName], description: description)
+                operation("send-\(name)", action: "send", channel: name, messages: [messageName], retain: retain, qos: qos)
+            }
+            for device in config.devices {
+                for type in device.eventTypes {
+                    switch type {
+                    case .motionDetected:
+                        message("stateMotion", "Motion pulse", [("const", .string("ON"))])
+                        state(device.id, type.channelName, "stateMotion", retain: false,
+                              description: "`ON` at each motion of device `\(device.id)`: a pulse, not retained.")
+                    case .contactChanged:
+                        message("stateOnOff", "ON or OFF", [("enum", .strings(["ON", "OFF"]))])
+                        state(device.id, type.channelName, "stateOnOff", retain: true,
+                              description: "Retained: the contact of device `\(device.id)`, `ON` when open, `OFF` when closed.")
+                    case .temperatureReading, .humidityReading, .pressureReading, .batteryLevel:
+                        message("stateNumber", "A bare number", [("description", .string("The value as a JSON number in the reading's unit (°C, %RH, hPa, %), rounded as events round it."))])
+                        state(device.id, type.channelName, "stateNumber", retain: true,
+                              description: "Retained: the last \(type.rawValue) of device `\(device.id)` (after its filters), at most once a second.")
+                    case .alertRaised, .alertResolved, .thermostatCommand:
+                        continue  // not readings: no device makes them
+                    }
+                }
+            }
+            for th in config.thermostats {
+                message("stateNumber", "A bare number", [("description", .string("The value as a JSON number in the reading's unit (°C, %RH, hPa, %), rounded as events round it."))])
+                message("stateMode", "Thermostat mode", [("enum", .strings(ThermostatMode.allCases.map(\.rawValue)))])
+                message("stateAction", "Thermostat action", [("enum", .strings(["heating", "cooling", "idle", "off"]))])
+                state(th.name, "target", "stateNumber", retain: true, description: "Retained: the target (°C) of thermostat `\(th.name)`.")
+                state(th.name, "mode", "stateMode", retain: true, description: "Retained: the mode of thermostat `\(th.name)`.")
+                state(th.name, "action", "stateAction", retain: true, description: "Retained: what thermostat `\(th.name)`'s output is doing.")
+            }
+            for alert in HomeAssistantDiscovery.alertEntities(config) {
+                message("stateOnOff", "ON or OFF", [("enum", .strings(["ON", "OFF"]))])
+                state(alert.rule, "alert", "stateOnOff", retain: true, description: "Retained: `ON` while the alert of `\(alert.rule)` is raised.")
+            }
+        }
+
+        /// MQTT discovery configs (retained), Home Assistant's birth message, and the climate
+        /// entities' commands.
+        mutating func homeAssistant() {
+            guard let ha = config.homeAssistant else { return }
+            let node = HomeAssistantDiscovery.nodeID(config.gateway.id)
+            var components: [String] = [], objects: [String] = []
+            for message in HomeAssistantDiscovery.messages(for: config) {
+                let parts = message.topic.split(separator: "/").map(String.init)
+                guard parts.count >= 4 else { continue }
+                let component = parts[parts.count - 4], object = parts[parts.count - 2]
+                if !components.contains(component) { components.append(component) }
+                if !objects.contains(object) { objects.append(object) }
+            }
+            messages.append(("homeAssistantConfig", .object([
+                ("name", .string("homeAssistantConfig")), ("title", .string("Home Assistant discovery config")), ("contentType", .string("application/json")),
+                ("payload", .object([("type", .string("object")),
+                                     ("description", .string("An entity's config in the shape Home Assistant's MQTT sensor, binary_sensor and climate platforms document; an empty retained message removes the entity."))])),
+            ])))
+            channel("homeAssistantConfig", address: "\(ha.discoveryPrefix)/{component}/\(node)/{object}/config", messages: ["homeAssistantConfig"],
+                    description: "Retained, published at start, after a reload and whenever Home Assistant says `online`; a config this gateway no longer has is cleared.",
+                    parameters: [("component", .object([("enum", .strings(components))])), ("object", .object([("enum", .strings(objects))]))])
+            operation("sendHomeAssistantConfig", action: "send", channel: "homeAssistantConfig", messages: ["homeAssistantConfig"], retain: true, qos: qos)
+
+            messages.append(("homeAssistantStatus", .object([
+                ("name", .string("homeAssistantStatus")), ("title", .string("Home Assistant's birth message")), ("contentType", .string("text/plain")),
+                ("payload", .object([("type", .string("string")), ("enum", .strings(["online", "offline"]))])),
+            ])))
+            channel("homeAssistantStatus", address: ha.statusTopic, messages: ["homeAssistantStatus"],
+                    description: "`online`: Home Assistant (re)started; the gateway publishes its discovery configs again.")
+            operation("receiveHomeAssistantStatus", action: "receive", channel: "homeAssistantStatus", messages: ["homeAssistantStatus"], retain: nil, qos: 1)
+
+            guard !config.thermostats.isEmpty else { return }
+            messages.append(("thermostatSetting", .object([
+                ("name", .string("thermostatSetting")), ("title", .string("A target or mode from Home Assistant")), ("contentType", .string("text/plain")),
+                ("payload", .object([("type", .string("string")),
+                                     ("description", .string("`target`: degrees Celsius within the climate entity's min_temp and max_temp; `mode`: heat, cool or off. Applied as a hold, with a ThermostatCommand event; anything else is counted as malformed and ignored."))])),
+            ])))
+            channel("thermostatCommand", address: "\(base)/command/{thermostat}/{setting}", messages: ["thermostatSetting"],
+                    description: "Home Assistant's climate entities set a thermostat's target or mode here.",
+                    parameters: [("thermostat", .object([("enum", .strings(config.thermostats.map(\.name)))])),
+                                 ("setting", .object([("enum", .strings(ThermostatSetting.allCases.map(\.rawValue)))]))])
+            operation("receiveThermostatCommand", action: "receive", channel: "thermostatCommand", messages: ["thermostatSetting"], retain: nil, qos: 1)
         }
 
         mutating func replay() {

@@ -46,6 +46,20 @@ extension Event {
             if let celsius = c.celsius { w.raw(",\"celsius\":"); w.number(roundedCelsius(celsius)) }
             w.raw(",\"reason\":")
             w.string(c.reason)
+        case .humidity(let percent, let location):
+            w.raw("\"percent\":")
+            w.number(roundedReading(percent))
+            if let location { w.raw(",\"location\":"); w.string(location) }
+        case .pressure(let hpa, let location):
+            w.raw("\"hpa\":")
+            w.number(roundedReading(hpa))
+            if let location { w.raw(",\"location\":"); w.string(location) }
+        case .contact(let open, let location):
+            w.raw(open ? "\"open\":true" : "\"open\":false")
+            if let location { w.raw(",\"location\":"); w.string(location) }
+        case .battery(let percent):
+            w.raw("\"percent\":")
+            w.number(roundedReading(percent))
         }
         w.raw("}}")
         return w.bytes
@@ -97,6 +111,18 @@ extension Event {
             payload = .thermostatCommand(ThermostatCommandData(
                 thermostat: try requireData("thermostat"), outputOn: try requireData("output") == "on", mode: mode,
                 target: target, celsius: data["celsius"]?.doubleValue, reason: try requireData("reason")))
+        case .humidityReading:
+            guard let percent = data["percent"]?.doubleValue else { throw DecodingError(message: "missing data.percent") }
+            payload = .humidity(percent: percent, location: dataString("location"))
+        case .pressureReading:
+            guard let hpa = data["hpa"]?.doubleValue else { throw DecodingError(message: "missing data.hpa") }
+            payload = .pressure(hpa: hpa, location: dataString("location"))
+        case .contactChanged:
+            guard case .bool(let open)? = data["open"] else { throw DecodingError(message: "missing data.open (true or false)") }
+            payload = .contact(open: open, location: dataString("location"))
+        case .batteryLevel:
+            guard let percent = data["percent"]?.doubleValue else { throw DecodingError(message: "missing data.percent") }
+            payload = .battery(percent: percent)
         }
         var synced = true
         if case .bool(let b)? = value["clocksynced"] { synced = b }

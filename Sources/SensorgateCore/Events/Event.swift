@@ -7,6 +7,10 @@ public enum EventType: String, Sendable, CaseIterable {
     case alertRaised = "AlertRaised"
     case alertResolved = "AlertResolved"
     case thermostatCommand = "ThermostatCommand"
+    case humidityReading = "HumidityReading"
+    case pressureReading = "PressureReading"
+    case contactChanged = "ContactChanged"
+    case batteryLevel = "BatteryLevel"
 }
 
 public enum AlertSeverity: String, Sendable, CaseIterable {
@@ -53,6 +57,14 @@ public enum EventData: Sendable, Equatable {
     case alertRaised(AlertData)
     case alertResolved(AlertData)
     case thermostatCommand(ThermostatCommandData)
+    /// Relative humidity in %RH.
+    case humidity(percent: Double, location: String?)
+    /// Air pressure in hPa.
+    case pressure(hpa: Double, location: String?)
+    /// A door or window contact: open or closed.
+    case contact(open: Bool, location: String?)
+    /// A battery's charge in percent, where a payload carries one.
+    case battery(percent: Double)
 
     public var type: EventType {
         switch self {
@@ -61,6 +73,10 @@ public enum EventData: Sendable, Equatable {
         case .alertRaised: return .alertRaised
         case .alertResolved: return .alertResolved
         case .thermostatCommand: return .thermostatCommand
+        case .humidity: return .humidityReading
+        case .pressure: return .pressureReading
+        case .contact: return .contactChanged
+        case .battery: return .batteryLevel
         }
     }
 }
@@ -97,5 +113,10 @@ public struct Event: Sendable, Equatable {
 
 /// Celsius rounded to millidegrees: finer digits are noise from unit conversion.
 public func roundedCelsius(_ value: Double) -> Double {
+    (value * 1000).rounded() / 1000
+}
+
+/// Any reading rounded to three decimals (%RH, hPa, %): 101.325 kPa × 10 is 1013.2500000000001.
+public func roundedReading(_ value: Double) -> Double {
     (value * 1000).rounded() / 1000
 }

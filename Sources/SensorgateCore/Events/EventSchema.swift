@@ -78,6 +78,22 @@ public struct EventSchema: Sendable, Equatable {
                 .number("celsius", required: false, "The reading that decided, when there was one."),
                 .string("reason", "Why, in words."),
             ])
+        case .humidityReading:
+            return EventSchema(type: type, version: 1, description: "A relative humidity measured by a device (`subject`).", data: [
+                .number("percent", "Relative humidity in %RH, rounded to 0.001."), location,
+            ])
+        case .pressureReading:
+            return EventSchema(type: type, version: 1, description: "An air pressure measured by a device (`subject`).", data: [
+                .number("hpa", "Hectopascals, rounded to 0.001."), location,
+            ])
+        case .contactChanged:
+            return EventSchema(type: type, version: 1,
+                               description: "A door or window contact (`subject`) reported its state: at a change, and when its line or payload is first read.",
+                               data: [.boolean("open", "true: open; false: closed."), location])
+        case .batteryLevel:
+            return EventSchema(type: type, version: 1, description: "A device (`subject`) reported its battery's charge.", data: [
+                .number("percent", "Charge in percent, rounded to 0.001."),
+            ])
         }
     }
 
@@ -89,7 +105,8 @@ public struct EventSchema: Sendable, Equatable {
 
     /// The event contract as a whole (the AsyncAPI document's `info.version`): the major number
     /// moves with any schema's major version, the minor with additive changes.
-    public static let contractVersion = "1.0.0"
+    /// 1.1: HumidityReading, PressureReading, ContactChanged and BatteryLevel (new types: additive).
+    public static let contractVersion = "1.1.0"
 
     /// Versions still published beside the current ones during their deprecation period.
     public static let previous: [EventSchema] = []

@@ -1,5 +1,8 @@
 // Turns raw sensor text (a sysfs file, a serial line, an MQTT payload) or a GPIO edge into a
-// ReadingOutcome, following a ReadingSpec: parse, convert to °C, check the valid range.
+// ReadingOutcome, following a ReadingSpec: parse, convert to the event's unit (°C, %RH, hPa,
+// %), check the valid range. Motion and contacts are states, not numbers: a JSON field is
+// compared with `motion_when` / `open_when`, a number is true when it is not 0, an edge is the
+// line's new logical level.
 
 public struct ReadingDecoder: Sendable {
     public let spec: ReadingSpec
@@ -26,7 +29,8 @@ public struct ReadingDecoder: Sendable {
         case .w1Slave: raw = W1SlaveParser.parse(text)
         case .regex: raw = regex!.parse(text)
         case .json(let field, let motionWhen):
-            raw = JSONFieldParser.parse(text, field: field, motionWhen: spec.event == .motionDetected ? (motionWhen ?? .bool(true)) : nil)
+            let matching = spec.event == .motionDetected || spec.event == .contactChanged
+            raw = JSONFieldParser.parse(text, field: field, motionWhen: matching ? (motionWhen ?? .bool(true)) : nil)
         case .edge:
             raw = .failed(.malformed("an edge profile reads GPIO events, not text"))
         }
@@ -37,20 +41,40 @@ public struct ReadingDecoder: Sendable {
         guard case .edge(let selection, let activeLow) = spec.format else {
             return .malformed("a GPIO edge arrived for a '\(spec.format.name)' profile")
         }
+        if spec.event == .contactChanged {
+            // Every edge is a change of state: the new logical level says open (high) or closed.
+            return .measured(.contact(open: EdgeParser.logical(physical: edge, activeLow: activeLow) == .rising))
+        }
         return finish(EdgeParser.parse(physical: edge, selection: selection, activeLow: activeLow))
     }
 
     private func finish(_ raw: RawReading) -> ReadingOutcome {
         switch raw {
         case .failed(let outcome): return outcome
-        case .idle: return .idle
-        case .motion: return spec.event == .motionDetected ? .motion : .malformed("motion input for a temperature profile")
+        case .idle: return spec.event == .contactChanged ? .measured(.contact(open: false)) : .idle
+        case .motion:
+            switch spec.event {
+            case .motionDetected: return .motion
+            case .contactChanged: return .measured(.contact(open: true))
+            default: return .malformed("motion input for a \(spec.event.rawValue) profile")
+            }
         case .value(let value):
-            guard spec.event == .temperatureReading else { return value != 0 ? .motion : .idle }
-            let celsius = spec.unit.toCelsius(value)
-            guard celsius.isFinite else { return .malformed("not a finite number") }
-            if let range = spec.validRange, !range.contains(celsius) { return .outOfRange(celsius: celsius) }
-            return .reading(celsius: celsius)
+            switch spec.event {
+            case .motionDetected: return value != 0 ? .motion : .idle
+            case .contactChanged: return .measured(.contact(open: value != 0))
+            default: break
+            }
+            let converted = spec.unit.convert(value)
+            guard converted.isFinite else { return .malformed("not a finite number") }
+            if spec.event == .temperatureReading {
+                if let range = spec.validRange, !range.contains(converted) { return .outOfRange(celsius: converted) }
+                return .reading(celsius: converted)
+            }
+            guard let reading = ReadingValue.numeric(spec.event, converted) else {
+                return .malformed("a \(spec.event.rawValue) is not made from sensor input")
+            }
+            if let range = spec.validRange, !range.contains(converted) { return .outOfRangeValue(reading) }
+            return .measured(reading)
         }
     }
 }

@@ -1,12 +1,17 @@
-// One leaf of a rule's condition (`temperature`, `motion`, `no_motion`, `stale`, `rate`, `time`)
-// with the state it needs between events: when a threshold started to hold, when motion was
-// last seen, the recent readings for a rate of change.
+// One leaf of a rule's condition (`temperature`, `humidity`, `pressure`, `battery`, `contact`,
+// `motion`, `no_motion`, `stale`, `rate`, `time`) with the state it needs between events: when a
+// threshold or a contact state started to hold, when motion was last seen, the recent readings
+// for a rate of change.
 
 /// What the engine knows about one configured device.
 struct DeviceSlot: Sendable {
     var id: String
     var location: String?
     var celsius: Double?
+    var humidity: Double? = nil
+    var pressure: Double? = nil
+    var battery: Double? = nil
+    var contactOpen: Bool? = nil
     /// Monotonic ms of the last reading or motion (the engine's start when none yet).
     var lastSeen: Int64
 }
@@ -16,7 +21,10 @@ typealias Binding = Int?
 
 struct ConditionLeaf: Sendable {
     enum Kind: Sendable {
-        case temperature(above: Double?, below: Double?, forMs: Int64)
+        /// `temperature`, `humidity`, `pressure`, `battery`: a reading of that type above/below.
+        case threshold(EventType, above: Double?, below: Double?, forMs: Int64)
+        /// `contact`: the contact is open (or closed).
+        case contact(open: Bool, forMs: Int64)
         case motion
         case noMotion(forMs: Int64)
         case stale(forMs: Int64)
@@ -30,7 +38,7 @@ struct ConditionLeaf: Sendable {
     /// Indexes into the engine's device table of the devices the selector matches.
     var devices: [Int]
 
-    /// temperature: per matched device, since when the threshold has held without a break.
+    /// threshold, contact: per matched device, since when the condition has held without a break.
     var since: [Int64?]
     /// no_motion: the last motion from any matched device (the engine's start when none).
     var lastMotion: Int64 = 0
@@ -53,18 +61,29 @@ struct ConditionLeaf: Sendable {
 
     // MARK: Input
 
-    /// A temperature reading from `devices[slot]`.
-    mutating func temperature(_ celsius: Double, slot: Int, at now: Int64) {
+    /// A reading of `type` (temperature, humidity, pressure, battery) from `devices[slot]`.
+    mutating func level(_ type: EventType, _ value: Double, slot: Int, at now: Int64) {
         switch kind {
-        case .temperature(let above, let below, _):
-            let holds = (above.map { celsius > $0 } ?? true) && (below.map { celsius < $0 } ?? true)
+        case .threshold(let wanted, let above, let below, _) where wanted == type:
+            let holds = (above.map { value > $0 } ?? true) && (below.map { value < $0 } ?? true)
             if holds { if since[slot] == nil { since[slot] = now } } else { since[slot] = nil }
-        case .rate(_, _, let within):
+        case .rate(_, _, let within) where type == .temperatureReading:
             windows[slot].expire(at: now, within: within)
-            windows[slot].add(celsius, at: now)
+            windows[slot].add(value, at: now)
         default:
             break
         }
+    }
+
+    /// A temperature reading from `devices[slot]`.
+    mutating func temperature(_ celsius: Double, slot: Int, at now: Int64) {
+        level(.temperatureReading, celsius, slot: slot, at: now)
+    }
+
+    /// A contact of `devices[slot]` changed (or said its state again).
+    mutating func contact(open: Bool, slot: Int, at now: Int64) {
+        guard case .contact(let wanted, _) = kind else { return }
+        if open == wanted { if since[slot] == nil { since[slot] = now } } else { since[slot] = nil }
     }
 
     mutating func motion(slot: Int, at now: Int64) {
@@ -91,7 +110,7 @@ struct ConditionLeaf: Sendable {
     func evaluate(at now: RuleInstant, devices table: UnsafeBufferPointer<DeviceSlot>) -> (Bool, Binding) {
         let t = now.monotonic
         switch kind {
-        case .temperature(_, _, let forMs):
+        case .threshold(_, _, _, let forMs), .contact(_, let forMs):
             for (i, start) in since.enumerated() {
                 if let start, t - start >= forMs { return (true, devices[i]) }
             }
@@ -121,7 +140,7 @@ struct ConditionLeaf: Sendable {
         var next: Int64? = nil
         func consider(_ candidate: Int64) { if candidate > t, candidate < (next ?? .max) { next = candidate } }
         switch kind {
-        case .temperature(_, _, let forMs):
+        case .threshold(_, _, _, let forMs), .contact(_, let forMs):
             for start in since { if let start { consider(start + forMs) } }
         case .motion:
             if pulse != nil { consider(pulseTime + 1) }

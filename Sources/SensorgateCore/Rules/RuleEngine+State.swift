@@ -16,6 +16,10 @@ extension RuleEngine {
         for d in devices {
             var o: [String: JSONValue] = ["seen_age": age(d.lastSeen)]
             if let c = d.celsius { o["celsius"] = .number(c) }
+            if let v = d.humidity { o["humidity"] = .number(v) }
+            if let v = d.pressure { o["pressure"] = .number(v) }
+            if let v = d.battery { o["battery"] = .number(v) }
+            if let v = d.contactOpen { o["open"] = .bool(v) }
             deviceState[d.id] = .object(o)
         }
         var ruleState: [String: JSONValue] = [:]
@@ -23,7 +27,7 @@ extension RuleEngine {
             var leaves: [String: JSONValue] = [:]
             for leaf in rule.leaves {
                 switch leaf.kind {
-                case .temperature:
+                case .threshold, .contact:
                     var since: [String: JSONValue] = [:]
                     for (slot, start) in leaf.since.enumerated() { if let start { since[devices[leaf.devices[slot]].id] = age(start) } }
                     leaves[leaf.key] = .object(["since_age": .object(since)])
@@ -99,6 +103,10 @@ extension RuleEngine {
             guard let saved = root["devices"]?[d.id] else { continue }
             if let seen = instant(saved["seen_age"]) { devices[i].lastSeen = min(seen, t) }
             devices[i].celsius = saved["celsius"]?.doubleValue
+            devices[i].humidity = saved["humidity"]?.doubleValue
+            devices[i].pressure = saved["pressure"]?.doubleValue
+            devices[i].battery = saved["battery"]?.doubleValue
+            if case .bool(let open)? = saved["open"] { devices[i].contactOpen = open }
         }
         for r in rules.indices {
             guard let saved = root["rules"]?[rules[r].config.name] else { continue }
@@ -106,7 +114,7 @@ extension RuleEngine {
                 let leaf = rules[r].leaves[l]
                 guard let state = saved["leaves"]?[leaf.key] else { continue }
                 switch leaf.kind {
-                case .temperature:
+                case .threshold, .contact:
                     for (slot, d) in leaf.devices.enumerated() {
                         rules[r].leaves[l].since[slot] = instant(state["since_age"]?[devices[d].id])
                     }
@@ -132,9 +140,10 @@ extension RuleEngine {
             var holds: [ThermostatController.Hold] = []
             if case .array(let items)? = saved["holds"] {
                 for h in items {
-                    // A hold survives only while its rule exists and is still active.
+                    // A hold survives only while its rule exists and is still active; one set from
+                    // Home Assistant stays until HA sets another.
                     guard let rule = h["rule"]?.stringValue,
-                          rules.contains(where: { $0.config.name == rule && $0.active }) else { continue }
+                          rule == Self.homeAssistantHold || rules.contains(where: { $0.config.name == rule && $0.active }) else { continue }
                     holds.append(.init(rule: rule, target: h["target"]?.doubleValue,
                                        mode: h["mode"]?.stringValue.flatMap(ThermostatMode.init(rawValue:))))
                 }

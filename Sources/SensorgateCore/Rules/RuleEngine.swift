@@ -61,7 +61,11 @@ public struct RuleEngine: Sendable {
                 }
                 switch c {
                 case .temperature(let s, let above, let below, let duration):
-                    return leaf(.temperature(above: above, below: below, forMs: duration?.milliseconds ?? 0), "temperature", s)
+                    return leaf(.threshold(.temperatureReading, above: above, below: below, forMs: duration?.milliseconds ?? 0), "temperature", s)
+                case .level(let type, let s, let above, let below, let duration):
+                    return leaf(.threshold(type, above: above, below: below, forMs: duration?.milliseconds ?? 0), type.channelName, s)
+                case .contact(let s, let open, let duration):
+                    return leaf(.contact(open: open, forMs: duration?.milliseconds ?? 0), "contact", s)
                 case .motion(let s): return leaf(.motion, "motion", s)
                 case .noMotion(let s, let duration): return leaf(.noMotion(forMs: duration.milliseconds), "no_motion", s)
                 case .stale(let s, let duration): return leaf(.stale(forMs: duration.milliseconds), "stale", s)
@@ -142,7 +146,20 @@ public struct RuleEngine: Sendable {
         case .motion:
             devices[d].lastSeen = t
             for feed in feeds[d] { rules[feed.rule].leaves[feed.leaf].motion(slot: feed.slot, at: t) }
-        default:
+        case .humidity(let value, _), .pressure(let value, _), .battery(let value):
+            switch event.type {
+            case .humidityReading: devices[d].humidity = value
+            case .pressureReading: devices[d].pressure = value
+            case .batteryLevel: devices[d].battery = value
+            case .temperatureReading, .motionDetected, .contactChanged, .alertRaised, .alertResolved, .thermostatCommand: break
+            }
+            devices[d].lastSeen = t
+            for feed in feeds[d] { rules[feed.rule].leaves[feed.leaf].level(event.type, value, slot: feed.slot, at: t) }
+        case .contact(let open, _):
+            devices[d].contactOpen = open
+            devices[d].lastSeen = t
+            for feed in feeds[d] { rules[feed.rule].leaves[feed.leaf].contact(open: open, slot: feed.slot, at: t) }
+        case .alertRaised, .alertResolved, .thermostatCommand:
             return []
         }
         for r in rulesByDevice[d] { evaluate(rule: r, at: now, into: &out) }
@@ -278,8 +295,8 @@ public struct RuleEngine: Sendable {
         }
     }
 
-    /// `{device}`, `{celsius}`, `{location}` (the device that made the condition true; its id
-    /// when it has no location) and `{rule}`.
+    /// `{device}`, `{celsius}`, `{humidity}`, `{pressure}`, `{battery}`, `{contact}`, `{location}`
+    /// (the device that made the condition true; its id when it has no location) and `{rule}`.
     private func render(_ template: String, rule: String, binding: Binding) -> String {
         guard template.contains("{") else { return template }
         let device = binding.map { devices[$0] }
@@ -291,6 +308,10 @@ public struct RuleEngine: Sendable {
                 switch key {
                 case "device": result += device?.id ?? "?"
                 case "celsius": result += device?.celsius.map { JSONWriter.number(roundedCelsius($0)) } ?? "?"
+                case "humidity": result += device?.humidity.map { JSONWriter.number(roundedReading($0)) } ?? "?"
+                case "pressure": result += device?.pressure.map { JSONWriter.number(roundedReading($0)) } ?? "?"
+                case "battery": result += device?.battery.map { JSONWriter.number(roundedReading($0)) } ?? "?"
+                case "contact": result += device?.contactOpen.map { $0 ? "open" : "closed" } ?? "?"
                 case "location": result += device.map { $0.location ?? $0.id } ?? "?"
                 case "rule": result += rule
                 default: result += "{\(key)}"

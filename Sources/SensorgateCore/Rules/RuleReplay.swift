@@ -51,6 +51,12 @@ public struct RuleReplay: Sendable {
         return out
     }
 
+    /// A target or mode from Home Assistant at the present instant (see RuleEngine+HomeAssistant).
+    public mutating func setFromHomeAssistant(thermostat: String, target: Double?, mode: ThermostatMode?)
+        throws(RuleEngine.HomeAssistantRejection) -> [RuleOutput] {
+        try engine.setFromHomeAssistant(thermostat: thermostat, target: target, mode: mode, at: now)
+    }
+
     private mutating func move(to time: Timestamp) {
         now = RuleInstant(wall: time, utcOffsetSeconds: utcOffset(time))
     }

@@ -51,10 +51,16 @@ public struct ThermostatController: Sendable {
         update(at: now, into: &out)
     }
 
-    public mutating func setHold(_ hold: Hold, at now: RuleInstant, into out: inout [RuleOutput]) {
+    /// `cause` words the ThermostatCommand a change of target or mode emits (default: `rule NAME`).
+    /// With a `cause` (a person set it, from Home Assistant), the change is announced before any
+    /// switch it brings, so the events say who set the new target even when the output follows.
+    public mutating func setHold(_ hold: Hold, at now: RuleInstant, into out: inout [RuleOutput], cause: String? = nil) {
         holds.removeAll { $0.rule == hold.rule }
         holds.append(hold)
-        update(at: now, into: &out, reason: "rule \(hold.rule)")
+        if let cause, announced.target != target || announced.mode != mode {
+            out.append(command(reason: "\(cause): target \(show(target)) °C, mode \(mode.rawValue)"))
+        }
+        update(at: now, into: &out, reason: cause ?? "rule \(hold.rule)")
     }
 
     public mutating func releaseHold(rule: String, at now: RuleInstant, into out: inout [RuleOutput]) {

@@ -5,11 +5,16 @@
 /// One device as the pipeline last saw it.
 public struct DeviceStatus: Sendable, Equatable {
     public var id: String
+    /// The first channel's type: the one `value`, `unit` and `history` follow.
     public var type: EventType
     public var location: String?
-    /// The last reading's value in `unit` (°C for temperatures); nil for motion.
+    /// The first channel's last value in `unit` (°C for temperatures); nil for motion and contacts.
     public var value: Double?
     public var unit: String?
+    /// The first channel's last value in words (`21.5 °C`, `open`, `motion`).
+    public var text: String?
+    /// Every channel's last value, in the order of their first readings (a BME280 has three).
+    public var channels: [ChannelStatus] = []
     /// The last event's time and seq (a reading or a motion).
     public var time: Timestamp?
     public var seq: UInt64?
@@ -27,6 +32,27 @@ public struct DeviceStatus: Sendable, Equatable {
     }
 
     public var failureTotal: Int { failures.values.reduce(0, +) }
+}
+
+/// One reading channel of a device as the pipeline last saw it.
+public struct ChannelStatus: Sendable, Equatable {
+    public var type: EventType
+    /// In `unit`; nil for motion and contacts.
+    public var value: Double?
+    public var unit: String?
+    /// `21.5 °C`, `45 %RH`, `open`, `motion`.
+    public var text: String
+    public var time: Timestamp
+    public var seq: UInt64
+
+    public init(type: EventType, value: Double?, unit: String?, text: String, time: Timestamp, seq: UInt64) {
+        self.type = type
+        self.value = value
+        self.unit = unit
+        self.text = text
+        self.time = time
+        self.seq = seq
+    }
 }
 
 public struct ThermostatStatus: Sendable, Equatable {

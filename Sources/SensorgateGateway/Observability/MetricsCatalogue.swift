@@ -10,6 +10,7 @@ enum MetricName {
     static let events = "sensorgate_events_total"
     static let readings = "sensorgate_readings_total"
     static let readFailures = "sensorgate_read_failures_total"
+    static let heldBack = "sensorgate_filtered_readings_total"
     static let lastReading = "sensorgate_device_last_reading_timestamp_seconds"
     static let published = "sensorgate_published_events_total"
     static let acknowledged = "sensorgate_acknowledged_events_total"
@@ -40,7 +41,8 @@ enum MetricName {
 
     static let help: [String: String] = [
         events: "Events emitted (each given a seq), by CloudEvents type.",
-        readings: "Readings and motion events taken from each device.",
+        readings: "Readings (of every channel), motion and contact events taken from each device, after its filters.",
+        heldBack: "Readings a device's filters held back instead of emitting, by device and reason (delta, throttle).",
         readFailures: "Reads that gave no reading, by device and reason (crcFailed, outOfRange, readError, ...).",
         lastReading: "When each device last gave a reading, in seconds since the Unix epoch.",
         published: "Events published to the broker, resends included.",

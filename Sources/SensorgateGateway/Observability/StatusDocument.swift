@@ -52,6 +52,17 @@ enum StatusDocument {
                 "location": d.location.map(JSONValue.string) ?? .null,
                 "value": d.value.map { .number(roundedCelsius($0)) } ?? .null,
                 "unit": d.unit.map(JSONValue.string) ?? .null,
+                "text": d.text.map(JSONValue.string) ?? .null,
+                "channels": .array(d.channels.map { c in
+                    .object([
+                        "type": .string(c.type.rawValue),
+                        "value": c.value.map { .number(roundedReading($0)) } ?? .null,
+                        "unit": c.unit.map(JSONValue.string) ?? .null,
+                        "text": .string(c.text),
+                        "time": .string(c.time.rfc3339),
+                        "seq": .number(Double(c.seq)),
+                    ])
+                }),
                 "time": d.time.map { .string($0.rfc3339) } ?? .null,
                 "age_seconds": d.time.map { .number(Double(max(0, now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000)) } ?? .null,
                 "seq": d.seq.map { .number(Double($0)) } ?? .null,

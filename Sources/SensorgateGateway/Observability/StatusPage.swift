@@ -201,10 +201,16 @@ function renderDevice(d) {
     shown = fmt(d.value);
     value.textContent = shown;
     value.append(el("span", "unit", d.unit || ""));
+  } else if (d.text) {
+    shown = d.text;
+    value.textContent = shown;
   } else {
     shown = "–";
     value.textContent = shown;
   }
+  // A device with several channels (a BME280): the others' last values beside the first's.
+  const others = (d.channels || []).filter(c => c.type !== d.type).map(c => c.text).join(" · ");
+  if (others) value.append(el("span", "unit", " · " + others));
   if (card.dataset.shown !== shown) { card.dataset.shown = shown; card.dataset.updates = String(+card.dataset.updates + 1); }
   card.querySelector(".when").textContent = d.time ? ago(d.age_seconds) + " · #" + d.seq + " · " + d.readings + " readings" : "no reading yet";
   const failures = Object.entries(d.failures).map(([k, v]) => k + " " + v).join(", ");

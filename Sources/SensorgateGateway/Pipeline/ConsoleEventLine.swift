@@ -14,6 +14,10 @@ public enum ConsoleEventLine {
         case .alertRaised: code = "1;31"
         case .alertResolved: code = "32"
         case .thermostatCommand: code = "35"
+        case .humidityReading: code = "34"
+        case .pressureReading: code = "96"
+        case .contactChanged: code = "93"
+        case .batteryLevel: code = "92"
         }
         return "\u{1B}[2m\(WallClock.localTimeOfDay(event.time))\u{1B}[0m  \u{1B}[1m\(pad(event.subject, 12))\u{1B}[0m \u{1B}[\(code)m\(pad(event.type.rawValue, 18))\u{1B}[0m \(value(of: event))  \u{1B}[2m#\(event.seq)\u{1B}[0m"
     }
@@ -41,6 +45,10 @@ public enum ConsoleEventLine {
         case .alertResolved(let a): value = "resolved: \(a.message)"
         case .thermostatCommand(let c):
             value = "output \(c.outputOn ? "on" : "off") (\(c.mode.rawValue), target \(c.target) °C): \(c.reason)"
+        case .humidity(_, let location), .pressure(_, let location), .contact(_, let location):
+            value = (event.data.readingValue?.display ?? "") + (location.map { "  \($0)" } ?? "")
+        case .battery:
+            value = event.data.readingValue?.display ?? ""
         }
         return value
     }

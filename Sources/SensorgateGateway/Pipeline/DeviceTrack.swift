@@ -26,21 +26,40 @@ struct DeviceTrack {
         lastReading?.record(Double(time.millisecondsSinceEpoch) / 1000)
     }
 
-    /// A reading or a motion event was emitted for this device.
+    /// A reading of one of this device's channels was emitted. The channel's last value is
+    /// kept; the first channel's (the device's type) is also its headline value and history.
     mutating func record(_ event: Event) {
         readings.increment()
         status.readings += 1
         status.time = event.time
         status.seq = event.seq
-        switch event.data {
-        case .temperature(let celsius, _):
-            status.value = celsius
-            status.unit = "°C"
-            status.history.add(celsius, at: event.time)
-        case .motion:
-            status.history.add(1, at: event.time)
-        default:
-            break
+        guard let reading = event.data.readingValue else { return }
+        let (value, unit) = Self.valueAndUnit(reading)
+        let channel = ChannelStatus(type: event.type, value: value, unit: unit, text: reading.display, time: event.time, seq: event.seq)
+        if let i = status.channels.firstIndex(where: { $0.type == event.type }) {
+            status.channels[i] = channel
+        } else {
+            status.channels.append(channel)
+        }
+        guard event.type == status.type else { return }
+        status.value = value
+        status.unit = unit
+        status.text = reading.display
+        switch reading {
+        case .temperature(let v), .humidity(let v), .pressure(let v), .battery(let v): status.history.add(v, at: event.time)
+        case .motion: status.history.add(1, at: event.time)
+        case .contact(let open): status.history.add(open ? 1 : 0, at: event.time)
+        }
+    }
+
+    /// The number and unit /status shows for a reading; motion and contacts have none.
+    static func valueAndUnit(_ reading: ReadingValue) -> (Double?, String?) {
+        switch reading {
+        case .temperature(let c): return (c, "°C")
+        case .humidity(let p): return (p, "%RH")
+        case .pressure(let h): return (h, "hPa")
+        case .battery(let p): return (p, "%")
+        case .motion, .contact: return (nil, nil)
         }
     }
 

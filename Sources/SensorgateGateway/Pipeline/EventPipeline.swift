@@ -6,7 +6,9 @@
 // A rule's outputs get their seqs right after their cause. Rule timers fire at
 // their deadlines from the same loop, so rules, sequence and rule state have one owner and no
 // lock. The loop takes readings only while the forwarder's inbox has room: a slow broker or disk
-// slows the devices (their sends suspend), never this thread's timers.
+// slows the devices (their sends suspend), never this thread's timers. Readings pass their
+// device's filters first (ReadingFilters; their deadlines fire from the same loop), and every
+// event updates the retained state topics and Home Assistant (StatePublisher).
 
 import CoreMetrics
 import Logging
@@ -21,6 +23,8 @@ public enum PipelineControl: Sendable {
     case reconfigure(GatewayConfig, done: CheckedContinuation<Void, Never>)
     /// Take what is left in the inbox, switch thermostat outputs off, save, end the loop.
     case stop
+    /// Home Assistant's birth message, a climate command, or a discovery config seen on the broker.
+    case homeAssistant(HomeAssistantMessage)
 }
 
 /// What the pipeline did, read by the gateway once the pipeline has stopped.
@@ -32,6 +36,8 @@ public struct PipelineSummary: Sendable {
     public var failedReads = 0
     /// The same by device and reason, for the summary line.
     public var failures = FailureCounts()
+    /// Readings a filter held back (delta, throttle), by device and reason.
+    public var heldBack: [String: [FilterChain.Reason: Int]] = [:]
 }
 
 /// Failures by device and reason (the summary line; /metrics has its own counters).
@@ -54,7 +60,7 @@ final class EventPipeline {
     private let state: StateDirectory
     /// The forwarder's inbox; nil without a broker (events are only printed).
     private let outbox: BoundedChannel<OutboundEvent>?
-    private let logger: Logger
+    let logger: Logger
     private var topicPrefix: String
     private var topicTemplate: TopicTemplate
     private let gatewayID: String
@@ -74,12 +80,15 @@ final class EventPipeline {
     private var ruleCounters: [String: CoreMetrics.Counter] = [:]
     private var alertCounters: [String: CoreMetrics.Counter] = [:]
     private var thermostatGauges: [String: (output: Gauge, target: Gauge)] = [:]
+    /// Readings held back by filters already added to the counters, by device and reason.
+    private var exportedHeld: [String: [FilterChain.Reason: Int]] = [:]
+    private var heldCounters: [String: CoreMetrics.Counter] = [:]
     /// Seeded once from the system: ids need uniqueness, not secrecy, and getrandom() per event costs a syscall.
     private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var clockSynced = true
     private var clockCheckedAt: Int64? = nil
-    private(set) var summary = PipelineSummary()
-    private var rules: RuleEngine
+    var summary = PipelineSummary()
+    var rules: RuleEngine
     private let actuators: Actuators
     private let bootID = WallClock.bootID()
     private var lastSave: Int64 = 0
@@ -87,10 +96,16 @@ final class EventPipeline {
     private var nextTick: Int64 = 0
     private var stateErrorLogged = false
     private let console: Bool
+    /// Per-channel filters (offset … heartbeat) and their counts.
+    var filters: ReadingFilters
+    /// Retained state topics and Home Assistant discovery; nil without a broker.
+    var states: StatePublisher?
+    var homeAssistant: HomeAssistantSettings?
     private let emittedLog = EmittedEventLog.shared
 
     init(config: GatewayConfig, state: StateDirectory, outbox: BoundedChannel<OutboundEvent>?, actuators: Actuators,
-         console: Bool, logger: Logger, metrics: GatewayMetrics, board: StatusBoard? = nil) {
+         console: Bool, logger: Logger, metrics: GatewayMetrics, board: StatusBoard? = nil,
+         commands: BoundedChannel<ForwarderCommand>? = nil) {
         self.source = config.gateway.eventSource
         self.state = state
         self.outbox = outbox
@@ -103,6 +118,9 @@ final class EventPipeline {
         self.topicTemplate = config.mqtt?.topicTemplate ?? .standard
         self.gatewayID = config.gateway.id
         self.rules = RuleEngine(config: config, start: WallClock.ruleInstant())
+        self.filters = ReadingFilters(config: config)
+        self.states = StatePublisher(config: config, commands: commands, logger: logger)
+        self.homeAssistant = config.homeAssistant
         updateTracks(config)
     }
 
@@ -124,9 +142,13 @@ final class EventPipeline {
                 case .stop:
                     for output in inbox.take() { accept(output) }
                     stopRules()
+                    states?.flush(at: .max)
                     close()
+                    logHeldBack()
                     publishStatus(at: WallClock.bootMilliseconds())
                     return
+                case .homeAssistant(let message):
+                    homeAssistant(message)
                 }
             }
             var busy = false
@@ -136,7 +158,7 @@ final class EventPipeline {
                 for output in batch { accept(output) }
                 busy = !inbox.isEmpty
             }
-            let wait = tickRulesIfDue()
+            let wait = min(tickRulesIfDue(), tickFiltersIfDue(), flushStatesIfDue())
             if busy { continue }
             // Without room only control messages and the room itself wake us (an arriving reading
             // may, too: the loop then finds no room and waits again).
@@ -167,6 +189,7 @@ final class EventPipeline {
             logger.error("cannot read the saved rule state in \(state.database.path): \(error); rules start fresh")
         }
         apply(rules.start(at: now), at: now)
+        states?.announce(rules)
         saveRuleState(at: now)
         publishStatus(at: now.monotonic)
     }
@@ -198,7 +221,7 @@ final class EventPipeline {
     }
 
     /// `cause`: the event the rules reacted to (nil for timers), named in the log lines.
-    private func apply(_ outputs: [RuleOutput], at now: RuleInstant, cause: Event? = nil) {
+    func apply(_ outputs: [RuleOutput], at now: RuleInstant, cause: Event? = nil) {
         guard !outputs.isEmpty else { return }
         for output in outputs {
             switch output {
@@ -211,7 +234,7 @@ final class EventPipeline {
                     }
                 case .alertRaised(let alert): alertCounter(MetricName.alertsRaised, alert.rule).increment()
                 case .alertResolved(let alert): alertCounter(MetricName.alertsResolved, alert.rule).increment()
-                default: break
+                case .temperature, .motion, .humidity, .pressure, .contact, .battery: break  // rules emit no readings
                 }
             case .publish(let topic, let payload, let retain, let qos):
                 var metadata: Logger.Metadata = ["topic": "\(topic)"]
@@ -224,7 +247,7 @@ final class EventPipeline {
         saveRuleState(at: now)
     }
 
-    private func saveRuleState(at now: RuleInstant) {
+    func saveRuleState(at now: RuleInstant) {
         guard rules.hasState else { return }
         lastSave = now.monotonic
         do {
@@ -254,6 +277,9 @@ final class EventPipeline {
         rules = next
         exportedEvaluations = []
         apply(rules.resume(at: now, unchanged: unchanged), at: now)
+        filters.reconfigure(config)
+        homeAssistant = config.homeAssistant
+        states?.reconfigure(to: config, rules: rules)
         saveRuleState(at: now)
         publishStatus(at: now.monotonic)
     }
@@ -266,6 +292,7 @@ final class EventPipeline {
             guard var track = kept.removeValue(forKey: device.id) else { return DeviceTrack(device: device, metrics: metrics) }
             track.status.location = device.location
             track.status.type = device.eventType
+            track.status.channels.removeAll { !device.eventTypes.contains($0.type) }
             return track
         }
         for gone in kept.values { gone.destroy() }
@@ -308,6 +335,15 @@ final class EventPipeline {
             gauges.target.record(th.target)
         }
         metrics.alertsActive.record(Double(status.alerts.count))
+        for (device, byReason) in filters.held {
+            for (reason, count) in byReason where count > exportedHeld[device]?[reason] ?? 0 {
+                let key = device + "\u{0}" + reason.rawValue
+                let counter = heldCounters[key] ?? metrics.counter(MetricName.heldBack, [("device", device), ("reason", reason.rawValue)])
+                heldCounters[key] = counter
+                counter.increment(by: count - (exportedHeld[device]?[reason] ?? 0))
+                exportedHeld[device, default: [:]][reason] = count
+            }
+        }
     }
 
     private func alertCounter(_ name: String, _ rule: String) -> CoreMetrics.Counter {
@@ -323,30 +359,54 @@ final class EventPipeline {
     func accept(_ output: AdapterOutput) {
         switch output {
         case .reading(let reading):
-            // A reading still queued from a device a reload removed is emitted all the same.
-            let i = trackIndex[reading.deviceID]
-            let location = i.flatMap { tracks[$0].status.location }
-            let data: EventData
-            switch reading.value {
-            case .temperature(let celsius): data = .temperature(celsius: celsius, location: location)
-            case .motion: data = .motion(location: location)
+            var value = reading.value
+            if !filters.isEmpty, value.number != nil {
+                switch filters.offer(device: reading.deviceID, value: value, time: reading.time ?? WallClock.now(),
+                                     at: WallClock.bootMilliseconds()) {
+                case .emit(let filtered): value = filtered
+                case .none:
+                    readingsAgain(reading.deviceID, seq: nil)
+                    return
+                case .invalid(let number):
+                    countFailure(device: reading.deviceID, reason: .malformed,
+                                 detail: "the filters made \(JSONWriter.number(number)) into a number that is not finite; check multiply and calibrate_linear")
+                    return
+                }
             }
-            guard let event = emit(subject: reading.deviceID, data: data, time: reading.time, evaluate: true), let i else { return }
-            tracks[i].record(event)
-            let failures = tracks[i].status.failingFor
-            if failures > 0 {
-                tracks[i].status.failingFor = 0
-                logger.notice("\(reading.deviceID): readings again after \(failures) failed read(s)",
-                              metadata: ["device": "\(reading.deviceID)", "seq": "\(event.seq)"])
-            }
+            emitReading(device: reading.deviceID, value: value, time: reading.time)
         case .failure(let device, let reason, let detail):
             countFailure(device: device, reason: reason, detail: detail)
         }
     }
 
+    /// A reading (passed by the filters, or due from them) becomes an event of its device; the
+    /// device's track counts it. A reading still queued from a device a reload removed is
+    /// emitted all the same.
+    func emitReading(device: String, value: ReadingValue, time: Timestamp?) {
+        let i = trackIndex[device]
+        let location = i.flatMap { tracks[$0].status.location }
+        guard let event = emit(subject: device, data: value.eventData(location: location), time: time, evaluate: true), let i else { return }
+        tracks[i].record(event)
+        // A device's first value is shown at once, not up to a second later.
+        if tracks[i].status.readings == 1 { lastPublish = 0 }
+        readingsAgain(device, seq: event.seq)
+    }
+
+    /// A device that failed and reads again (whether or not a filter lets the reading through)
+    /// says so once.
+    func readingsAgain(_ device: String, seq: UInt64?) {
+        guard let i = trackIndex[device] else { return }
+        let failures = tracks[i].status.failingFor
+        guard failures > 0 else { return }
+        tracks[i].status.failingFor = 0
+        var metadata: Logger.Metadata = ["device": "\(device)"]
+        if let seq { metadata["seq"] = "\(seq)" }
+        logger.notice("\(device): readings again after \(failures) failed read(s)", metadata: metadata)
+    }
+
     /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
     /// dead sensor does not flood the log.
-    private func countFailure(device: String, reason: FailureReason, detail: String) {
+    func countFailure(device: String, reason: FailureReason, detail: String) {
         summary.failedReads += 1
         summary.failures.add(device: device, reason: reason)
         let count: Int, firstOfOutage: Bool
@@ -371,7 +431,7 @@ final class EventPipeline {
     /// Gives the event its identity, prints it, hands it to the forwarder, lets the rules see it.
     /// nil when it could not be given a seq (counted as a failure).
     @discardableResult
-    private func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Event? {
+    func emit(subject: String, data: EventData, time: Timestamp? = nil, evaluate: Bool) -> Event? {
         let now = WallClock.now()
         let seq: UInt64
         do {
@@ -404,6 +464,7 @@ final class EventPipeline {
         outbox?.force(OutboundEvent(seq: seq, topic: event.topic(template: topicTemplate, prefix: topicPrefix, gatewayID: gatewayID),
                                     payload: payload, time: event.time.millisecondsSinceEpoch, type: event.type.rawValue, subject: subject))
         emittedLog?.record(payload)
+        states?.event(event, at: WallClock.bootMilliseconds())
         if evaluate, rules.hasState {
             let instant = WallClock.ruleInstant(wall: now)
             apply(rules.handle(event, at: instant), at: instant, cause: event)

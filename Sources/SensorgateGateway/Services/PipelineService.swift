@@ -31,7 +31,7 @@ public struct PipelineService: Service {
             try await OwnedThread.run(name: "pipeline") { () -> PipelineSummary in
                 let actuators = Actuators(commands: commands, logger: logger, openLine: GatewayHardware.openOutputLine)
                 let pipeline = EventPipeline(config: config, state: state, outbox: outbox, actuators: actuators,
-                                             console: console, logger: logger, metrics: metrics, board: board)
+                                             console: console, logger: logger, metrics: metrics, board: board, commands: commands)
                 pipeline.run(inbox: inbox, control: control, monitor: monitor)
                 return pipeline.summary
             }

@@ -48,6 +48,45 @@ import Testing
         #expect(doc["components"]?["schemas"]?["TemperatureReading"]?["schema"] == EventSchema.current(for: .temperatureReading).document)
     }
 
+    /// A device with several channels has an event channel per reading type; the retained state
+    /// topics and Home Assistant's discovery, birth message and climate commands are described.
+    @Test func everyChannelStateTopicAndHomeAssistant() throws {
+        let doc = AsyncAPIDocument.make(try readingConfig(DiscoveryShapeTests.config))
+        guard case .object(let channels)? = doc["channels"] else { Issue.record("no channels"); return }
+        let addresses = Dictionary(uniqueKeysWithValues: channels.map { ($0.0, $0.1["address"]) })
+        for type in ["TemperatureReading", "HumidityReading", "PressureReading"] {
+            #expect(addresses["\(type)-bme"] == .string("sensorgate/test/\(type)/bme"))
+            #expect(doc["components"]?["schemas"]?[type] != nil)
+        }
+        #expect(addresses["ContactChanged-door"] == .string("sensorgate/test/ContactChanged/door"))
+        #expect(addresses["BatteryLevel-garage"] == .string("sensorgate/test/BatteryLevel/garage"))
+        #expect(addresses["state-bme-humidity"] == .string("sensorgate/test/state/bme/humidity"))
+        #expect(addresses["state-door-contact"] == .string("sensorgate/test/state/door/contact"))
+        #expect(addresses["state-living-mode"] == .string("sensorgate/test/state/living/mode"))
+        #expect(addresses["state-door-open-alert"] == .string("sensorgate/test/state/door-open/alert"))
+        #expect(doc["operations"]?["send-state-bme-humidity"]?["bindings"]?["mqtt"]?["retain"] == .bool(true))
+        #expect(doc["operations"]?["send-state-hall-motion"]?["bindings"]?["mqtt"]?["retain"] == .bool(false))
+        #expect(addresses["homeAssistantConfig"] == .string("homeassistant/{component}/sensorgate_test/{object}/config"))
+        #expect(addresses["homeAssistantStatus"] == .string("homeassistant/status"))
+        #expect(addresses["thermostatCommand"] == .string("sensorgate/test/command/{thermostat}/{setting}"))
+        #expect(doc["operations"]?["receiveThermostatCommand"]?["action"] == .string("receive"))
+        // Every discovery topic this config publishes fits the channel's parameters.
+        let objects = doc["channels"]?["homeAssistantConfig"]?["parameters"]?["object"]?["enum"]
+        for message in HomeAssistantDiscovery.messages(for: try readingConfig(DiscoveryShapeTests.config)) {
+            let object = message.topic.split(separator: "/").dropLast().last.map(String.init) ?? ""
+            guard case .array(let values)? = objects else { Issue.record("no object enum"); return }
+            #expect(values.contains(.string(object)), "\(message.topic)")
+        }
+    }
+
+    @Test func noStateOrHomeAssistantChannelsWhenTurnedOff() throws {
+        let plain = AsyncAPIDocument.make(try Self.load(Self.config))
+        #expect(plain["channels"]?["homeAssistantConfig"] == nil)
+        #expect(plain["channels"]?["state-cpu-temperature"] != nil)
+        let off = AsyncAPIDocument.make(try Self.load(Self.config.withoutStateTopics()))
+        #expect(off["channels"]?["state-cpu-temperature"] == nil)
+    }
+
     @Test func noReplayChannelsWithoutAHistory() throws {
         let doc = AsyncAPIDocument.make(try Self.load(Self.config.replacingHistory()))
         #expect(doc["channels"]?["replayRequest"] == nil)
@@ -78,6 +117,12 @@ import Testing
 }
 
 private extension String {
+    func withoutStateTopics() -> String {
+        split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("mqtt:") ? "mqtt: { url: \"mqtts://broker.lan:8883\", topic_prefix: home, state_topics: false }" : String($0) }
+            .joined(separator: "\n")
+    }
+
     func replacingHistory() -> String {
         split(separator: "\n").filter { !$0.hasPrefix("history:") }.joined(separator: "\n")
     }

@@ -20,6 +20,10 @@ import Testing
         case .thermostatCommand:
             data = .thermostatCommand(ThermostatCommandData(thermostat: "living-room", outputOn: true, mode: .heat, target: 21,
                                                             celsius: optionals ? 19.7 : nil, reason: "19.7 °C <= 20.5 °C"))
+        case .humidityReading: data = .humidity(percent: 45.25, location: optionals ? "bathroom" : nil)
+        case .pressureReading: data = .pressure(hpa: 1009.125, location: optionals ? "hall" : nil)
+        case .contactChanged: data = .contact(open: optionals, location: optionals ? "front door" : nil)
+        case .batteryLevel: data = .battery(percent: 97)
         }
         return Event(id: id, source: "sensorgate/pi", subject: "cpu", time: time, seq: 42, data: data, clockSynced: optionals)
     }

@@ -3,8 +3,12 @@
 // so a PIR wired to pull the line low on motion reads as a rising (active) edge.
 
 enum EdgeParser {
+    static func logical(physical: LineEdge, activeLow: Bool) -> LineEdge {
+        activeLow ? (physical == .rising ? .falling : .rising) : physical
+    }
+
     static func parse(physical: LineEdge, selection: EdgeSelection, activeLow: Bool) -> RawReading {
-        let logical: LineEdge = activeLow ? (physical == .rising ? .falling : .rising) : physical
+        let logical = logical(physical: physical, activeLow: activeLow)
         switch selection {
         case .both: return .motion
         case .rising: return logical == .rising ? .motion : .idle
