@@ -151,8 +151,11 @@ extension Event {
     /// The device's location, for events that carry one.
     public var location: String? {
         switch data {
-        case .temperature(_, let location), .motion(let location): return location
-        default: return nil
+        case .temperature(_, let location), .motion(let location), .humidity(_, let location), .pressure(_, let location),
+             .contact(_, let location):
+            return location
+        case .battery, .alertRaised, .alertResolved, .thermostatCommand:
+            return nil
         }
     }
 

@@ -21,6 +21,18 @@ import Testing
         #expect(t.expand(prefix: "home", gateway: "pi", type: "TemperatureReading", subject: "t1", location: "living room") == topic)
     }
 
+    /// Every reading with a location puts it in `{location}`: humidity, pressure and contact too.
+    @Test(arguments: [EventData.temperature(celsius: 21, location: "attic"), .motion(location: "attic"),
+                      .humidity(percent: 40, location: "attic"), .pressure(hpa: 1013, location: "attic"),
+                      .contact(open: true, location: "attic")])
+    func readingsCarryTheirLocation(_ data: EventData) throws {
+        var rng = SplitMix64(seed: 1)
+        let event = Event(id: EventID(milliseconds: 1_795_719_156_123, using: &rng), source: "sensorgate/pi", subject: "s1",
+                          time: Timestamp(millisecondsSinceEpoch: 1_795_719_156_123), seq: 1, data: data)
+        let template = try #require(TopicTemplate.parse("{prefix}/{location}/{subject}").template)
+        #expect(event.topic(template: template, prefix: "home", gatewayID: "pi") == "home/attic/s1")
+    }
+
     @Test func valuesStayOneValidLevel() throws {
         let t = try #require(TopicTemplate.parse("{prefix}/{location}/{subject}").template)
         // A prefix may span levels; a location may not, and wildcards never reach a publish topic.
