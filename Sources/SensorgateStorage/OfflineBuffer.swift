@@ -63,6 +63,9 @@ public final class OfflineBuffer: @unchecked Sendable {
     public private(set) var newestSeq: UInt64?
     private let insert: SQLiteStatement
     private let delete: SQLiteStatement
+    /// Acknowledged events go by runs of consecutive seqs (a drain acknowledges in seq order):
+    /// one B-tree walk per run instead of one lookup per event.
+    private let deleteRange: SQLiteStatement
     private let readAfter: SQLiteStatement
     private let saveMeta: SQLiteStatement
     private let newestQuery: SQLiteStatement
@@ -112,6 +115,7 @@ public final class OfflineBuffer: @unchecked Sendable {
         historyPruned = try value("history_pruned") ?? 0
         insert = try database.prepare("INSERT OR IGNORE INTO events (seq, topic, payload, time_ms, type, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         delete = try database.prepare("DELETE FROM events WHERE seq = ?1 RETURNING length(topic) + length(payload)")
+        deleteRange = try database.prepare("DELETE FROM events WHERE seq BETWEEN ?1 AND ?2 RETURNING length(topic) + length(payload)")
         readAfter = try database.prepare("SELECT seq, topic, payload, time_ms, type, subject FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
         saveMeta = try database.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         newestQuery = try database.prepare("SELECT max(seq) FROM events")
@@ -254,6 +258,19 @@ public final class OfflineBuffer: @unchecked Sendable {
                      dropped: droppedNew.count + droppedOld)
     }
 
+    /// `seqs` as runs of consecutive numbers, ascending (duplicates merged).
+    static func runs(of seqs: [UInt64]) -> [ClosedRange<UInt64>] {
+        var runs: [ClosedRange<UInt64>] = []
+        for seq in seqs.sorted() {
+            if let last = runs.last, seq <= last.upperBound &+ 1 {
+                if seq > last.upperBound { runs[runs.count - 1] = last.lowerBound...seq }
+            } else {
+                runs.append(seq...seq)
+            }
+        }
+        return runs
+    }
+
     struct HistoryTotals {
         var count: Int
         var bytes: Int64
@@ -266,13 +283,14 @@ public final class OfflineBuffer: @unchecked Sendable {
                        newest: inout UInt64?, history: inout HistoryTotals, now: Int64?) throws(SQLiteError) {
         try database.transaction { () throws(SQLiteError) in
             if retention != nil, !c.history.isEmpty { try keep(c.history, totals: &history) }
-            for seq in c.delete {
-                try delete.bind(1, Int64(seq))
-                if try delete.step() {
+            for run in Self.runs(of: c.delete) {
+                try deleteRange.bind(1, Int64(run.lowerBound))
+                try deleteRange.bind(2, Int64(run.upperBound))
+                while try deleteRange.step() {
                     newCount -= 1
-                    newBytes -= delete.int64(0)
+                    newBytes -= deleteRange.int64(0)
                 }
-                delete.reset()
+                deleteRange.reset()
             }
             for entry in c.append {
                 if onFull == .dropNewest, newCount + 1 > maxEvents || newBytes + entry.size > maxBytes {

@@ -42,6 +42,21 @@ extension OfflineBuffer {
         #expect(try buffer.read(after: 11, limit: 1).first == OfflineBuffer.Entry(seq: 12, topic: "t/2", payload: Array(repeating: 0x61, count: 10)))
     }
 
+    /// Acknowledged seqs are deleted by runs; a run may span seqs the file never had (dropped),
+    /// and the count and bytes follow what really went.
+    @Test func acknowledgedSeqsAreDeletedByRuns() throws {
+        #expect(OfflineBuffer.runs(of: [7, 3, 4, 5, 9, 8, 5, 20]) == [3...5, 7...9, 20...20])
+        #expect(OfflineBuffer.runs(of: []) == [])
+        let buffer = try open()
+        try buffer.commit(appending: entries(1...30) + entries(40...45))
+        try buffer.commit(appending: [], deleting: Array(1...10) + [12, 14] + Array(25...42))
+        let stats = try buffer.stats()
+        #expect(stats.events == 36 - 10 - 2 - 9)
+        #expect(stats.bytes == Int64(15) * 13)
+        #expect(buffer.eventCount == 15)
+        #expect(try buffer.read(after: 0, limit: 100).map(\.seq) == [11, 13] + Array(15...24) + [43, 44, 45])
+    }
+
     @Test func statsFromTheFileMatchTheWritersWithoutAScan() throws {
         let buffer = try open(maxEvents: 100)
         try buffer.commit(appending: entries(1...80))
