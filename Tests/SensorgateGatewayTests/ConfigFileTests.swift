@@ -129,23 +129,29 @@ import SensorgateCore
         }
     }
 
-    /// `password_file: ${CREDENTIALS_DIRECTORY}/mqtt-password`, as the packaged unit's LoadCredential= provides it.
+    /// `password_file: ${CREDENTIALS_DIRECTORY:-/etc/credstore}/sensorgate.mqtt-password`, as the
+    /// packaged unit's LoadCredential= provides it, and as a shell outside the service reads it.
     @Test func passwordFileFromSystemdCredentials() async throws {
         let dir = try TemporaryDirectory()
         let credentials = dir.url.appendingPathComponent("credentials")
         try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
-        let secret = credentials.appendingPathComponent("mqtt-password")
+        let secret = credentials.appendingPathComponent("sensorgate.mqtt-password")
         try "from-systemd\n".write(to: secret, atomically: true, encoding: .utf8)
         chmod(secret.path, 0o400)  // as systemd writes it
-        let config = try dir.write("c.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: ${CREDENTIALS_DIRECTORY}/mqtt-password\n")
+        let config = try dir.write("c.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: ${CREDENTIALS_DIRECTORY:-/etc/credstore}/sensorgate.mqtt-password\n")
         let loaded = ConfigFile.load(path: config.path, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
         #expect(loaded.diagnostics.map(\.description) == [])
         let mqtt = try #require(loaded.config?.mqtt)
         #expect(mqtt.passwordFile?.value == secret.path)
         #expect(ConfigFile.password(for: mqtt) == "from-systemd")
-        let unset = ConfigFile.load(path: config.path, environment: [:])
-        #expect(unset.diagnostics.map(\.description) == [
-            "\(config.path):4:18: error: environment variable 'CREDENTIALS_DIRECTORY' is not set and has no default (write ${CREDENTIALS_DIRECTORY:-value} to give one)"])
+        // Outside the service: the original in /etc/credstore (absent on this machine).
+        let shell = ConfigFile.load(path: config.path, environment: [:])
+        #expect(shell.diagnostics.map(\.description) == [
+            "\(config.path):4:18: error: password file '/etc/credstore/sensorgate.mqtt-password' does not exist"])
+        // Without a default, an unset variable is named.
+        let bare = try dir.write("d.yaml", "gateway: { id: t }\nmqtt:\n  url: mqtt://127.0.0.1\n  password_file: ${CREDENTIALS_DIRECTORY}/x\n")
+        #expect(ConfigFile.load(path: bare.path, environment: [:]).diagnostics.map(\.description) == [
+            "\(bare.path):4:18: error: environment variable 'CREDENTIALS_DIRECTORY' is not set and has no default (write ${CREDENTIALS_DIRECTORY:-value} to give one)"])
     }
 
     @Test func anMQTTDeviceNeedsAnMQTTSection() async throws {

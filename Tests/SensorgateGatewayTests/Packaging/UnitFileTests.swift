@@ -52,7 +52,7 @@ import SensorgateAdapters
         let lines = Set(text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") })
         for expected in ["Type=notify", "ExecStart=/usr/bin/sensorgate run --config /etc/sensorgate/sensorgate.yaml",
                          "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=30s", "User=sensorgate", "SupplementaryGroups=gpio dialout",
-                         "StateDirectory=sensorgate", "ConfigurationDirectory=sensorgate", "LoadCredential=mqtt-password:sensorgate.mqtt-password",
+                         "StateDirectory=sensorgate", "ConfigurationDirectory=sensorgate", "LoadCredential=sensorgate.mqtt-password",
                          "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
                          "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-gpiochip rw", "DeviceAllow=char-ttyUSB rw",
                          "DeviceAllow=char-ttyAMA rw", "DeviceAllow=char-ttyACM rw", "DeviceAllow=char-ttyS rw",
