@@ -24,8 +24,13 @@ import Testing
     }
 
     static func stats(_ config: URL) async throws -> [String: Any] {
-        let (status, text) = try await runSensorgate(["buffer", "stats", "--config", config.path])
-        #expect(status == 0)
+        // The gateway creates buffer.db at its start: until then, stats has nothing to read.
+        var (status, text) = try await runSensorgate(["buffer", "stats", "--config", config.path])
+        for _ in 0..<50 where status != 0 {
+            await pause(0.1)
+            (status, text) = try await runSensorgate(["buffer", "stats", "--config", config.path])
+        }
+        #expect(status == 0, "\(text)")
         let line = text.split(separator: "\n").last.map(String.init) ?? "{}"
         return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
     }

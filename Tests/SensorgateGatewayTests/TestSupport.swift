@@ -38,6 +38,8 @@ final class GatewayProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var collected = ""
+    /// The pipe's end of file has been read: everything the process wrote is in `collected`.
+    private var ended = false
 
     /// `journal`: JOURNAL_STREAM names the pipe stderr goes to, as systemd does for the journal's stream.
     init(_ arguments: [String], environment: [String: String] = [:], journal: Bool = false, executable: URL = TestPaths.binary) throws {
@@ -56,7 +58,12 @@ final class GatewayProcess: @unchecked Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+            guard let self else { return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                self.lock.withLock { self.ended = true }
+                return
+            }
             self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
         }
         try process.run()
@@ -84,7 +91,10 @@ final class GatewayProcess: @unchecked Sendable {
         while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
-        try? await Task.sleep(for: .milliseconds(50))  // let the pipe drain
+        // Until the pipe's end of file is read (a large output, such as an AsyncAPI document,
+        // was cut when a loaded machine had not read it all 50 ms after the exit).
+        let drained = Date().addingTimeInterval(5)
+        while !lock.withLock({ ended }), Date() < drained { try? await Task.sleep(for: .milliseconds(5)) }
         return process.terminationStatus
     }
 
