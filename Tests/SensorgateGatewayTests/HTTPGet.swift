@@ -15,7 +15,7 @@ struct HTTPGetResponse {
 enum HTTPGet {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    static func get(port: Int, _ path: String, headers: [String: String] = [:], timeout: Double = 5) async throws -> HTTPGetResponse {
+    static func get(port: Int, _ path: String, headers: [String: String] = [:], timeout: Double = 15) async throws -> HTTPGetResponse {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -39,6 +39,11 @@ enum HTTPGet {
             if n > 0 { received += buffer[0..<n]; continue }
             if n == 0 { break }
             try? await Task.sleep(for: .milliseconds(5))
+        }
+        // What arrived while this task waited for a thread counts too (a loaded run starves the pool).
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { received += buffer[0..<n] } else { break }
         }
         let text = String(decoding: received, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else { throw Failure(description: "no complete response from \(path): \(text.prefix(200))") }
