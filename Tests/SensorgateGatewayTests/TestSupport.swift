@@ -71,6 +71,10 @@ final class GatewayProcess: @unchecked Sendable {
 
     var output: String { lock.withLock { collected } }
 
+    /// A test that fails or throws before stopping its gateway does not leave it running (orphans
+    /// from failed runs kept loading the machine for the tests after them).
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
     /// Waits until `predicate(output)` holds or `timeout` passes; true if it held. Suspends
     /// (never blocks a thread of the cooperative pool other tests' tasks need).
     func waitFor(timeout: TimeInterval = 20, _ predicate: (String) -> Bool) async -> Bool {
