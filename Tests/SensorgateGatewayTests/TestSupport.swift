@@ -38,8 +38,10 @@ final class GatewayProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var collected = ""
-    /// The pipe's end of file has been read: everything the process wrote is in `collected`.
+    /// The pipe's end of file has been read after the exit: everything written is in `collected`.
     private var ended = false
+    /// When output last arrived (seconds since the reference date).
+    private var lastData = Date().timeIntervalSinceReferenceDate
 
     /// `journal`: JOURNAL_STREAM names the pipe stderr goes to, as systemd does for the journal's stream.
     init(_ arguments: [String], environment: [String: String] = [:], journal: Bool = false, executable: URL = TestPaths.binary) throws {
@@ -60,11 +62,15 @@ final class GatewayProcess: @unchecked Sendable {
             let data = handle.availableData
             guard let self else { return }
             if data.isEmpty {
-                handle.readabilityHandler = nil
-                self.lock.withLock { self.ended = true }
+                // An empty read counts as the end only once the process has gone (a wake-up
+                // with nothing to read is not an end of file).
+                if !self.process.isRunning { self.lock.withLock { self.ended = true } }
                 return
             }
-            self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
+            self.lock.withLock {
+                self.collected += String(decoding: data, as: UTF8.self)
+                self.lastData = Date().timeIntervalSinceReferenceDate
+            }
         }
         try process.run()
     }
@@ -97,8 +103,13 @@ final class GatewayProcess: @unchecked Sendable {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
         // Until the pipe's end of file is read (a large output, such as an AsyncAPI document,
         // was cut when a loaded machine had not read it all 50 ms after the exit).
+        // Or until nothing has arrived for 300 ms, at most 5 s.
         let drained = Date().addingTimeInterval(5)
-        while !lock.withLock({ ended }), Date() < drained { try? await Task.sleep(for: .milliseconds(5)) }
+        while Date() < drained {
+            let (done, last) = lock.withLock { (ended, lastData) }
+            if done || Date().timeIntervalSinceReferenceDate - last > 0.3 { break }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         return process.terminationStatus
     }
 
