@@ -138,7 +138,7 @@ public struct Gateway: Sendable {
             return 1
         }
         let summary = pipeline.summary.value
-        let failed = summary.failedReads
+        let failed = summary.failures.total
         logger.notice("stopped after \(summary.emitted) event(s); next seq \(summary.nextSeq)\(failed > 0 ? "; \(failed) failed read(s)" : "")")
         return 0
     }

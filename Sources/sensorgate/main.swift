@@ -176,6 +176,18 @@ extension Buffer {
             @OptionGroup var options: ConfigOptions
             @Option(name: .long, help: "Only the dead letter with this seq.")
             var seq: UInt64?
+
+            /// Runs `action` on the config's dead letters and says how many it `did`.
+            func apply(_ did: String, _ action: (GatewayConfig, UInt64?) throws -> Int) throws {
+                let loaded = try options.load()
+                do {
+                    let n = try action(loaded, seq)
+                    Console.writeOutput("\(n) dead letter(s) \(did)\n")
+                } catch {
+                    Console.writeError("error: \(error)\n")
+                    throw ExitCode(1)
+                }
+            }
         }
 
         struct List: ParsableCommand {
@@ -206,32 +218,14 @@ extension Buffer {
                 abstract: "Put dead letters back into the buffer, with their id and seq, to be sent first at the gateway's next start (stop it first).")
             @OptionGroup var target: Target
 
-            func run() throws {
-                let loaded = try target.options.load()
-                do {
-                    let n = try DeadLetterTools.requeue(config: loaded, seq: target.seq)
-                    Console.writeOutput("\(n) dead letter(s) requeued\n")
-                } catch {
-                    Console.writeError("error: \(error)\n")
-                    throw ExitCode(1)
-                }
-            }
+            func run() throws { try target.apply("requeued", DeadLetterTools.requeue) }
         }
 
         struct Purge: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
             @OptionGroup var target: Target
 
-            func run() throws {
-                let loaded = try target.options.load()
-                do {
-                    let n = try DeadLetterTools.purge(config: loaded, seq: target.seq)
-                    Console.writeOutput("\(n) dead letter(s) purged\n")
-                } catch {
-                    Console.writeError("error: \(error)\n")
-                    throw ExitCode(1)
-                }
-            }
+            func run() throws { try target.apply("purged", DeadLetterTools.purge) }
         }
     }
 }

@@ -32,9 +32,7 @@ public struct PipelineSummary: Sendable {
     public var emitted = 0
     public var byType: [EventType: Int] = [:]
     public var nextSeq: UInt64 = 1
-    /// Reads that gave no reading, every device and reason together.
-    public var failedReads = 0
-    /// The same by device and reason, for the summary line.
+    /// Reads that gave no reading, by device and reason (`total` for all of them).
     public var failures = FailureCounts()
     /// Readings a filter held back (delta, throttle), by device and reason.
     public var heldBack: [String: [FilterChain.Reason: Int]] = [:]
@@ -407,7 +405,6 @@ final class EventPipeline {
     /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
     /// dead sensor does not flood the log.
     func countFailure(device: String, reason: FailureReason, detail: String) {
-        summary.failedReads += 1
         summary.failures.add(device: device, reason: reason)
         let count: Int, firstOfOutage: Bool
         if let i = trackIndex[device] {
