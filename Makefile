@@ -94,13 +94,18 @@ check: build
 # The replay latency test runs alone after the rest, so the other tests do not share its CPU.
 # Last, the Debian package is built and checked (test-deb).
 CONTRACT_LOG := $(CURDIR)/var/contract/emitted.jsonl
+# Tests read no stdin: with none open (as CI runs them), fd 0 went to the next pipe a test made,
+# and children that inherited it as stdin took other tests' output (cut documents) or waited on
+# it forever. A suite that still hangs is stopped with its name on the last lines, not at CI's limit.
+TEST_TIME_LIMIT ?= 30m
+SWIFT_TEST = timeout --kill-after=30s $(TEST_TIME_LIMIT) $(SWIFT) test </dev/null
 test: test-deps python-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product sensorgate
 	$(SWIFT) build --build-tests
 	@mkdir -p var/contract && rm -f $(CONTRACT_LOG)
 	SENSORGATE_RELEASE_BINARY=$(RELEASE_BIN)/sensorgate SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) \
-		$(SWIFT) test --skip-build --skip ReplayLatencyTests
-	SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) $(SWIFT) test --skip-build --filter ReplayLatencyTests
+		$(SWIFT_TEST) --skip-build --skip ReplayLatencyTests
+	SENSORGATE_EMITTED_EVENTS=$(CONTRACT_LOG) $(SWIFT_TEST) --skip-build --filter ReplayLatencyTests
 	$(PYTHON) Tests/Tools/validate_events.py --schemas schemas/events --min-events 1000 $(CONTRACT_LOG)
 	$(MAKE) --no-print-directory test-deb
 
@@ -115,7 +120,7 @@ test-cluster: deps
 	@[ -x var/amqtt/bin/amqtt ] || { echo "installing $(AMQTT) into var/amqtt"; \
 		python3 -m venv var/amqtt && var/amqtt/bin/pip install -q "$(AMQTT)"; }
 	$(SWIFT) build --build-tests
-	SENSORGATE_CLUSTER=1 $(SWIFT) test --skip-build --filter 'BrokerInteropTests|BrokerFailoverTests'
+	SENSORGATE_CLUSTER=1 $(SWIFT_TEST) --skip-build --filter 'BrokerInteropTests|BrokerFailoverTests'
 
 # The Debian package for this host's architecture: a static release build (minutes the first
 # time, in .build/deb), then dpkg-deb. Writes sensorgate_VERSION_ARCH.deb here.
@@ -127,13 +132,13 @@ deb: deps
 test-deb: deb
 	$(SWIFT) build --build-tests
 	SENSORGATE_DEB="$$(ls -t sensorgate_*_$$(dpkg --print-architecture).deb | head -1)" \
-		$(SWIFT) test --skip-build --filter PackageTests
+		$(SWIFT_TEST) --skip-build --filter PackageTests
 
 # The torture suite at length (`make test` runs its short form): link faults, broker and gateway
 # kills, every damaged state file in both buffer modes, a full disk, hostile input. ~15 minutes.
 torture: test-deps
 	$(SWIFT) build --build-tests
-	SENSORGATE_TORTURE=full $(SWIFT) test --skip-build --filter TortureTests
+	SENSORGATE_TORTURE=full $(SWIFT_TEST) --skip-build --filter TortureTests
 
 # Release build, the libmosquitto floor programs (Benchmarks/floor), then every benchmark against
 # its own mosquitto on loopback; prints a table and writes var/bench.json. Never fails on a missed target.

@@ -132,9 +132,21 @@ func soak(seconds: Double, tools: Tools, work: String) throws -> [SoakSample] {
     return samples
 }
 
-/// RSS slope in MB per hour over the samples after the first ten minutes (warm-up).
+/// The warm-up a soak's figures leave out: the first ten minutes, or the first fifth of a run
+/// shorter than 50 minutes (a 10-minute run skipping ten minutes had no samples left to report).
+func warmUpMinutes(_ samples: [SoakSample]) -> Double {
+    min(10, (samples.last?.minute ?? 0) / 5)
+}
+
+/// The samples after the warm-up.
+func steadySamples(_ samples: [SoakSample]) -> [SoakSample] {
+    let warmUp = warmUpMinutes(samples)
+    return samples.filter { $0.minute >= warmUp }
+}
+
+/// RSS slope in MB per hour over the samples after the warm-up.
 func slope(_ samples: [SoakSample]) -> Double {
-    let steady = samples.filter { $0.minute >= 10 }
+    let steady = steadySamples(samples)
     guard steady.count > 2 else { return 0 }
     let n = Double(steady.count)
     let xs = steady.map(\.minute), ys = steady.map { Double($0.rssKB) / 1024 }

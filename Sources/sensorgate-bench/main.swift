@@ -58,10 +58,10 @@ if let text = option("--soak") {
     let factor: Double = text.hasSuffix("h") ? 3600 : text.hasSuffix("m") ? 60 : 1
     let seconds = (Double(text.trimmingCharacters(in: CharacterSet(charactersIn: "hms"))) ?? 3600) * factor
     let samples = try soak(seconds: seconds, tools: tools, work: work)
-    let steady = samples.filter { $0.minute >= 10 }
+    let steady = steadySamples(samples)
     let rss = steady.map { Double($0.rssKB) / 1024 }
-    print(String(format: "soak %.0f min: RSS %.1f-%.1f MB, slope %+.2f MB/h after warm-up; fds %d-%d; threads %d-%d; p99 %.1f-%.1f ms; %d events arrived, %d lost",
-                 seconds / 60, rss.min() ?? 0, rss.max() ?? 0, slope(samples), steady.map(\.fds).min() ?? 0, steady.map(\.fds).max() ?? 0,
+    print(String(format: "soak %.0f min: RSS %.1f-%.1f MB, slope %+.2f MB/h after %.0f min warm-up; fds %d-%d; threads %d-%d; p99 %.1f-%.1f ms; %d events arrived, %d lost",
+                 seconds / 60, rss.min() ?? 0, rss.max() ?? 0, slope(samples), warmUpMinutes(samples), steady.map(\.fds).min() ?? 0, steady.map(\.fds).max() ?? 0,
                  steady.map(\.threads).min() ?? 0, steady.map(\.threads).max() ?? 0, steady.map(\.p99ms).min() ?? 0,
                  steady.map(\.p99ms).max() ?? 0, samples.last?.arrived ?? 0, samples.last?.lost ?? 0))
     exit(0)

@@ -197,6 +197,8 @@ func spawnWithDefaultSignals(_ path: String, _ arguments: [String], output: Stri
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    closeInheritedDescriptors(&actions)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -205,6 +207,19 @@ func spawnWithDefaultSignals(_ path: String, _ arguments: [String], output: Stri
     let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
     guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
     return pid
+}
+
+/// Closes, in a posix_spawn child, every descriptor above stderr except `keep`. posix_spawn (unlike
+/// Foundation's Process) passes on every descriptor without FD_CLOEXEC, and Foundation's pipes have
+/// none: a broker started while another test's `Pipe` was open kept that pipe's write end, so
+/// the reader waiting for its end of file waited until the broker's own test ended, a test that
+/// needed the very threads those readers held (a fresh-clone CI run hung for an hour on it).
+func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t, keep: Set<Int32> = []) {
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    // A descriptor closed meanwhile is no error: glibc fails a close action only for an fd out of range.
+    for fd in open.compactMap({ Int32($0) }) where fd > 2 && !keep.contains(fd) {
+        posix_spawn_file_actions_addclose(&actions, fd)
+    }
 }
 
 /// A throwaway CA and a server certificate for 127.0.0.1, made with openssl.

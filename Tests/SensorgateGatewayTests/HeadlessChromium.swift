@@ -22,10 +22,13 @@ final class HeadlessChromium {
     init() throws {
         profile = try TemporaryDirectory()
         var toChrome: [Int32] = [0, 0], fromChrome: [Int32] = [0, 0]
+        // Close-on-exec: no other test's child keeps Chromium's pipes (dup2 gives the child its own copies).
         guard pipe(&toChrome) == 0, pipe(&fromChrome) == 0 else { throw Failure(description: "pipe failed") }
+        for fd in toChrome + fromChrome { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        closeInheritedDescriptors(&actions, keep: [toChrome[0], fromChrome[1]])
         posix_spawn_file_actions_adddup2(&actions, toChrome[0], 3)
         posix_spawn_file_actions_adddup2(&actions, fromChrome[1], 4)
         for fd in [toChrome[1], fromChrome[0]] { posix_spawn_file_actions_addclose(&actions, fd) }

@@ -56,6 +56,9 @@ final class GatewayProcess: @unchecked Sendable {
             env["JOURNAL_STREAM"] = "\(st.st_dev):\(st.st_ino)"
         }
         process.environment = env
+        // Not the test runner's stdin: CI runs with none, and fd 0 is then whatever was opened
+        // next (a pipe of another test's child).
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = pipe
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -103,11 +106,12 @@ final class GatewayProcess: @unchecked Sendable {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
         // Until the pipe's end of file is read (a large output, such as an AsyncAPI document,
         // was cut when a loaded machine had not read it all 50 ms after the exit).
-        // Or until nothing has arrived for 300 ms, at most 5 s.
-        let drained = Date().addingTimeInterval(5)
+        // Or, when something else still holds the pipe (strace's traced child outlives strace),
+        // until nothing has arrived for 1 s, at most 10 s.
+        let drained = Date().addingTimeInterval(10)
         while Date() < drained {
             let (done, last) = lock.withLock { (ended, lastData) }
-            if done || Date().timeIntervalSinceReferenceDate - last > 0.3 { break }
+            if done || Date().timeIntervalSinceReferenceDate - last > 1 { break }
             try? await Task.sleep(for: .milliseconds(5))
         }
         return process.terminationStatus
