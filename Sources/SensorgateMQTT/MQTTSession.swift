@@ -420,12 +420,6 @@ public final class MQTTSession {
     }
 }
 
-func isPowerOfTen(_ n: Int) -> Bool {
-    var v = n
-    while v >= 10, v % 10 == 0 { v /= 10 }
-    return v == 1
-}
-
 enum SocketWait {
     /// Waits up to `milliseconds` for `fd` to be writable (flushing a goodbye on close).
     static func writable(_ fd: Int32, milliseconds: Int32) -> Bool {

@@ -369,6 +369,35 @@ import Testing
         #expect(event(publishSeq)?.contains(" hall         MotionDetected ") == true, "\(publish)")
     }
 
+    /// One dead channel of a BME280 whose other two read: each poll was a failure and a
+    /// recovery, two log lines every interval. Now its first failure and recovery are logged,
+    /// then its failures at powers of ten only.
+    @Test func oneDeadChannelBesideLiveOnesDoesNotFloodTheLog() async throws {
+        let dir = try TemporaryDirectory()
+        let iio = dir.url.appendingPathComponent("iio")
+        try FileManager.default.copyItem(atPath: HomeAssistantGatewayTests.sys + "/bus/iio/devices/iio:device0", toPath: iio.path)
+        try FileManager.default.removeItem(at: iio.appendingPathComponent("in_humidityrelative_input"))
+        let config = try dir.write("gateway.yaml", """
+            gateway: { id: flap, state_dir: ./state, profiles_dir: \(TestPaths.packageRoot.appendingPathComponent("Devices").path) }
+            devices:
+              - { id: bme, profile: bme280, path: "\(iio.path)", interval: 20ms }
+            """)
+        let gateway = try GatewayProcess(["run", "--config", config.path, "--log-level", "debug"])
+        // 30 polls: 30 humidity failures, 60 readings.
+        #expect(await gateway.waitFor(timeout: 30) { $0.components(separatedBy: "PressureReading").count > 30 })
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0)
+        let lines = gateway.output.split(separator: "\n")
+        let polls = lines.filter { $0.contains("PressureReading") }.count
+        let failures = lines.filter { $0.contains("bme: ") && $0.contains("humidity") }
+        let recoveries = lines.filter { $0.contains("bme: readings again") }
+        // The first, the 10th, and the 100th if it got that far.
+        #expect((2...3).contains(failures.count), "\(polls) polls: \(failures.joined(separator: "\n"))")
+        #expect(failures.last?.contains("so far") == true)
+        #expect(recoveries.count == 1, "\(recoveries.joined(separator: "\n"))")
+        #expect(lines.filter { $0.contains("HumidityReading") }.isEmpty)
+    }
+
     static func waitForReason(_ port: Int, _ reason: String, timeout: Double = 30) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

@@ -100,10 +100,7 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// Waits for exit (killing it after `timeout`) and returns the status.
     func waitForExit(timeout: TimeInterval = 20) async -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        let status = await exitStatus(within: timeout)
         // Until the pipe's end of file is read (a large output, such as an AsyncAPI document,
         // was cut when a loaded machine had not read it all 50 ms after the exit).
         // Or, when something else still holds the pipe (strace's traced child outlives strace),
@@ -114,7 +111,39 @@ final class GatewayProcess: @unchecked Sendable {
             if done || Date().timeIntervalSinceReferenceDate - last > 1 { break }
             try? await Task.sleep(for: .milliseconds(5))
         }
-        return process.terminationStatus
+        return status
+    }
+
+    /// The exit status once the process has ended, killed after `timeout`.
+    private func exitStatus(within timeout: TimeInterval) async -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline {
+            if let status = zombieStatus() { return status }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // Foundation reaps a child when its SIGCHLD arrives; a CI run once lost that signal, and
+        // the wait here spun for an hour on a zombie never reaped. A zombie has ended: its
+        // status is in /proc. Past 10 s more, the process counts as killed.
+        let reaped = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < reaped {
+            if let status = zombieStatus() { return status }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return process.isRunning ? SIGKILL : process.terminationStatus
+    }
+
+    /// The exit status of a child that has ended but that Foundation has not reaped: the last
+    /// field of /proc/PID/stat (`exit_code`, as waitpid reports it). nil while it runs.
+    private func zombieStatus() -> Int32? {
+        let pid = process.processIdentifier
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // `pid (comm) state …`: comm may hold spaces, so the fields start after the last ')'.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.first == "Z", let code = fields.last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return nil }
+        // The wait status: exited (code << 8) or killed by a signal (its number).
+        return code & 0x7f == 0 ? (code >> 8) & 0xff : code & 0x7f
     }
 
     /// The `#seq` numbers of the event lines printed so far.

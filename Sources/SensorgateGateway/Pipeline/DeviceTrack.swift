@@ -11,6 +11,8 @@ struct DeviceTrack {
     /// Made at the first reading: a device that never gave one has no time to show.
     private(set) var lastReading: Gauge?
     private var failureCounters: [FailureReason: CoreMetrics.Counter] = [:]
+    /// Which of its failures and recoveries are logged.
+    var outageLog = OutageLog()
     private let metrics: GatewayMetrics
 
     init(device: DeviceConfig, metrics: GatewayMetrics) {

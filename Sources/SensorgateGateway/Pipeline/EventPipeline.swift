@@ -391,25 +391,26 @@ final class EventPipeline {
     }
 
     /// A device that failed and reads again (whether or not a filter lets the reading through)
-    /// says so once.
+    /// says so once, when its outage's start was logged (`OutageLog`).
     func readingsAgain(_ device: String, seq: UInt64?) {
         guard let i = trackIndex[device] else { return }
         let failures = tracks[i].status.failingFor
         guard failures > 0 else { return }
         tracks[i].status.failingFor = 0
+        guard tracks[i].outageLog.reading(at: WallClock.bootMilliseconds()) else { return }
         var metadata: Logger.Metadata = ["device": "\(device)"]
         if let seq { metadata["seq"] = "\(seq)" }
         logger.notice("\(device): readings again after \(failures) failed read(s)", metadata: metadata)
     }
 
     /// Counted always; logged at the first failure of an outage, then at powers of ten, so a
-    /// dead sensor does not flood the log.
+    /// dead sensor does not flood the log, nor a flapping one (`OutageLog`).
     func countFailure(device: String, reason: FailureReason, detail: String) {
         summary.failures.add(device: device, reason: reason)
-        let count: Int, firstOfOutage: Bool
+        let count: Int, log: Bool
         if let i = trackIndex[device] {
-            firstOfOutage = tracks[i].status.failingFor == 0
             count = tracks[i].fail(reason, detail: detail)
+            log = tracks[i].outageLog.failure(count: count, at: WallClock.bootMilliseconds())
         } else {
             let key = device + "\u{0}" + reason.rawValue
             let counter = otherFailures[key] ?? metrics.counter(MetricName.readFailures, [("device", device), ("reason", reason.rawValue)])
@@ -417,9 +418,9 @@ final class EventPipeline {
             counter.increment()
             otherFailureCount += 1
             count = otherFailureCount
-            firstOfOutage = count == 1
+            log = isPowerOfTen(count)
         }
-        if firstOfOutage || isPowerOfTen(count) {
+        if log {
             logger.warning("\(device): \(reason.rawValue): \(detail)\(count > 1 ? " (\(count) so far)" : "")",
                            metadata: ["device": "\(device)", "reason": "\(reason.rawValue)"])
         }
@@ -495,10 +496,4 @@ final class EventPipeline {
         }
         summary.nextSeq = state.sequence.peek
     }
-}
-
-func isPowerOfTen(_ n: Int) -> Bool {
-    var v = n
-    while v >= 10, v % 10 == 0 { v /= 10 }
-    return v == 1
 }

@@ -151,6 +151,19 @@ import SensorgateAdapters
             if traced == 0 { await pause(0.02) }
         }
         try #require(traced > 0, "no traced child")
+        // strace killed leaves its tracee running, holding the test's pipe.
+        defer { kill(traced, SIGKILL) }
+        // Under ptrace on a loaded machine (two CI-like runs of the whole suite) a signal sent to
+        // the tracee never reached it: strace's trace shows no delivery, and the same gateway
+        // reloaded at once when signalled again after strace was gone. Untraced, 100 SIGHUPs
+        // under load give 100 reloads. So a signal here is sent again if nothing came of it.
+        func signal(_ number: Int32, until done: @escaping (String) -> Bool) async -> Bool {
+            for _ in 0..<4 {
+                kill(traced, number)
+                if await gateway.waitFor(timeout: 15, done) { return true }
+            }
+            return false
+        }
         #expect(await gateway.waitFor(timeout: 30) { $0.contains("connected to 127.0.0.1:\(broker.port)") })
         let fd = open(other, O_WRONLY | O_NOCTTY)
         _ = "T=21.5\r\n".withCString { write(fd, $0, strlen($0)) }
@@ -162,11 +175,10 @@ import SensorgateAdapters
         pub.waitUntilExit()
         #expect(await notify.waitFor { $0.contains { $0.hasPrefix("READY=1") } })
         await pause(1.5)
-        kill(traced, SIGHUP)
         // Everything under strace -f runs several times slower: give the reload time.
-        #expect(await gateway.waitFor(timeout: 60) { $0.contains("reloaded:") }, "\(gateway.output.suffix(1_500))")
+        #expect(await signal(SIGHUP) { $0.contains("reloaded:") }, "\(gateway.output.suffix(1_500))")
         await pause(1)
-        kill(traced, SIGTERM)
+        #expect(await signal(SIGTERM) { $0.contains("stopped after") }, "\(gateway.output.suffix(1_500))")
         #expect(await gateway.waitForExit(timeout: 30) == 0)
         #expect(notify.texts.contains("WATCHDOG=1") && notify.texts.contains("STOPPING=1"))
 
