@@ -38,7 +38,7 @@ final class GatewayProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var collected = ""
-    /// The pipe's end of file has been read after the exit: everything written is in `collected`.
+    /// The pipe's end of file has been read: everything written is in `collected`.
     private var ended = false
     /// When output last arrived (seconds since the reference date).
     private var lastData = Date().timeIntervalSinceReferenceDate
@@ -63,11 +63,16 @@ final class GatewayProcess: @unchecked Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            guard let self else { return }
+            guard let self else { handle.readabilityHandler = nil; return }
             if data.isEmpty {
-                // An empty read counts as the end only once the process has gone (a wake-up
-                // with nothing to read is not an end of file).
-                if !self.process.isRunning { self.lock.withLock { self.ended = true } }
+                // The end of file once every writer has closed (POLLHUP, nothing left to read);
+                // a wake-up with nothing to read is not one. At the end the handler goes: an
+                // end of file stays readable, and kept, it spun on a dispatch thread.
+                var poller = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 0) == 1, poller.revents & Int16(POLLHUP) != 0, poller.revents & Int16(POLLIN) == 0 {
+                    handle.readabilityHandler = nil
+                    self.lock.withLock { self.ended = true }
+                }
                 return
             }
             self.lock.withLock {
@@ -104,11 +109,12 @@ final class GatewayProcess: @unchecked Sendable {
         // Until the pipe's end of file is read (a large output, such as an AsyncAPI document,
         // was cut when a loaded machine had not read it all 50 ms after the exit).
         // Or, when something else still holds the pipe (strace's traced child outlives strace),
-        // until nothing has arrived for 1 s, at most 10 s.
-        let drained = Date().addingTimeInterval(10)
+        // until nothing has arrived for 3 s (a loaded machine once let 1 s pass between two
+        // reads of one output), at most 15 s.
+        let drained = Date().addingTimeInterval(15)
         while Date() < drained {
             let (done, last) = lock.withLock { (ended, lastData) }
-            if done || Date().timeIntervalSinceReferenceDate - last > 1 { break }
+            if done || Date().timeIntervalSinceReferenceDate - last > 3 { break }
             try? await Task.sleep(for: .milliseconds(5))
         }
         return status
