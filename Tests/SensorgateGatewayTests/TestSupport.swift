@@ -128,9 +128,9 @@ final class GatewayProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        // Foundation reaps a child when its SIGCHLD arrives; a CI run once lost that signal, and
-        // the wait here spun for an hour on a zombie never reaped. A zombie has ended: its
-        // status is in /proc. Past 10 s more, the process counts as killed.
+        // In a CI run Foundation never reaped a SIGKILLed strace, and the wait here spun for an
+        // hour on `isRunning`. A zombie has ended: its status is in /proc. Past 10 s more, the
+        // process counts as killed.
         let reaped = Date().addingTimeInterval(10)
         while process.isRunning, Date() < reaped {
             if let status = zombieStatus() { return status }
