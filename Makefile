@@ -95,8 +95,8 @@ check: build
 # Last, the Debian package is built and checked (test-deb).
 CONTRACT_LOG := $(CURDIR)/var/contract/emitted.jsonl
 # Tests read no stdin: with none open (as CI runs them), fd 0 went to the next pipe a test made,
-# and children that inherited it as stdin took other tests' output (cut documents) or waited on
-# it forever. A suite that still hangs is stopped with its name on the last lines, not at CI's limit.
+# and children that inherited it as stdin took other tests' output (an AsyncAPI document was cut).
+# A suite that still hangs is stopped with its tests' names on the last lines, not at CI's limit.
 TEST_TIME_LIMIT ?= 30m
 SWIFT_TEST = timeout --kill-after=30s $(TEST_TIME_LIMIT) $(SWIFT) test </dev/null
 test: test-deps python-deps

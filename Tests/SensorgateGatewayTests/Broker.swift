@@ -212,8 +212,7 @@ func spawnWithDefaultSignals(_ path: String, _ arguments: [String], output: Stri
 /// Closes, in a posix_spawn child, every descriptor above stderr except `keep`. posix_spawn (unlike
 /// Foundation's Process) passes on every descriptor without FD_CLOEXEC, and Foundation's pipes have
 /// none: a broker started while another test's `Pipe` was open kept that pipe's write end, so
-/// the reader waiting for its end of file waited until the broker's own test ended, a test that
-/// needed the very threads those readers held (a fresh-clone CI run hung for an hour on it).
+/// the reader waiting for its end of file waited until the broker's own test ended.
 func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t, keep: Set<Int32> = []) {
     let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
     // A descriptor closed meanwhile is no error: glibc fails a close action only for an fd out of range.
