@@ -51,7 +51,8 @@ import SensorgateCore
             #expect(await gateway.waitForExit(timeout: 30) == 0)
             #expect(gateway.output.contains("SIGTERM"), "\(gateway.output.suffix(300))")
         }
-        // Deterministically inside start-up: the lock is held while a large buffer.db is checked.
+        // Inside start-up: the lock is held while a large buffer.db is checked (150,000 events:
+        // with 50,000 the check was over before a loaded test runner looked).
         let filled = try dir.write("fill.yaml", """
             gateway: { id: quick, state_dir: ./state }
             mqtt: { url: "mqtt://127.0.0.1:\(try Broker.freePort())" }
@@ -59,7 +60,7 @@ import SensorgateCore
             \((0..<4).map { "  - { id: f\($0), adapter: simulated, kind: temperature, interval: 0s }" }.joined(separator: "\n"))
             """)
         let filler = try GatewayProcess(["run", "--config", filled.path, "--log-level", "debug"])
-        #expect(await filler.waitFor(timeout: 30) { $0.contains("#50000") })
+        #expect(await filler.waitFor(timeout: 60) { $0.contains("#150000") })
         filler.signal(SIGTERM)
         #expect(await filler.waitForExit(timeout: 30) == 0)
         let lockPath = dir.url.appendingPathComponent("state/lock").path

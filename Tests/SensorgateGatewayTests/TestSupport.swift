@@ -106,15 +106,17 @@ final class GatewayProcess: @unchecked Sendable {
     /// Waits for exit (killing it after `timeout`) and returns the status.
     func waitForExit(timeout: TimeInterval = 20) async -> Int32 {
         let status = await exitStatus(within: timeout)
+        let exited = Date().timeIntervalSinceReferenceDate
         // Until the pipe's end of file is read (a large output, such as an AsyncAPI document,
         // was cut when a loaded machine had not read it all 50 ms after the exit).
         // Or, when something else still holds the pipe (strace's traced child outlives strace),
-        // until nothing has arrived for 3 s (a loaded machine once let 1 s pass between two
-        // reads of one output), at most 15 s.
+        // until nothing has arrived for 3 s since the exit or the last output, whichever came
+        // later (counted from the last output alone, a command that printed all at its end
+        // after 3 s of work was cut before its output was read), at most 15 s.
         let drained = Date().addingTimeInterval(15)
         while Date() < drained {
             let (done, last) = lock.withLock { (ended, lastData) }
-            if done || Date().timeIntervalSinceReferenceDate - last > 3 { break }
+            if done || Date().timeIntervalSinceReferenceDate - max(last, exited) > 3 { break }
             try? await Task.sleep(for: .milliseconds(5))
         }
         return status
@@ -123,33 +125,13 @@ final class GatewayProcess: @unchecked Sendable {
     /// The exit status once the process has ended, killed after `timeout`.
     private func exitStatus(within timeout: TimeInterval) async -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline {
-            if let status = zombieStatus() { return status }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        // In a CI run Foundation never reaped a SIGKILLed strace, and the wait here spun for an
-        // hour on `isRunning`. A zombie has ended: its status is in /proc. Past 10 s more, the
-        // process counts as killed.
+        // In a CI run Foundation never reaped a SIGKILLed strace, and an unbounded wait here
+        // spun for an hour on `isRunning`: 10 s after the SIGKILL the process counts as killed.
         let reaped = Date().addingTimeInterval(10)
-        while process.isRunning, Date() < reaped {
-            if let status = zombieStatus() { return status }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
+        while process.isRunning, Date() < reaped { try? await Task.sleep(for: .milliseconds(5)) }
         return process.isRunning ? SIGKILL : process.terminationStatus
-    }
-
-    /// The exit status of a child that has ended but that Foundation has not reaped: the last
-    /// field of /proc/PID/stat (`exit_code`, as waitpid reports it). nil while it runs.
-    private func zombieStatus() -> Int32? {
-        let pid = process.processIdentifier
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // `pid (comm) state …`: comm may hold spaces, so the fields start after the last ')'.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.first == "Z", let code = fields.last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return nil }
-        // The wait status: exited (code << 8) or killed by a signal (its number).
-        return code & 0x7f == 0 ? (code >> 8) & 0xff : code & 0x7f
     }
 
     /// The `#seq` numbers of the event lines printed so far.
